@@ -1,0 +1,3 @@
+"""llmrec-data."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+"""llmrec-eval."""
+
+__version__ = "0.1.0"

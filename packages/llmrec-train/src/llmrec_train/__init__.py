@@ -1,0 +1,3 @@
+"""llmrec-train."""
+
+__version__ = "0.1.0"
