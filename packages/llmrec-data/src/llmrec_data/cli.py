@@ -2,7 +2,10 @@
 
 import typer
 
+from llmrec_data.interests.cli import app as interests_app
+
 app = typer.Typer(help="llmrec-data", no_args_is_help=True)
+app.add_typer(interests_app, name="interests")
 
 
 @app.command()

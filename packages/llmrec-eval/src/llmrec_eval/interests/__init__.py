@@ -1,0 +1,1 @@
+"""Interest summaries from watched-video topic labels (the product's second task)."""
