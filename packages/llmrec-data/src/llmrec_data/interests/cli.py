@@ -1,5 +1,47 @@
 """`llmrec-data interests ...` commands."""
 
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
 app = typer.Typer(help="Interest summaries from watched-video topic labels.", no_args_is_help=True)
+
+
+@app.command()
+def prepare(
+    out: Annotated[Path, typer.Option(help="Output folder for train/valid/test.jsonl.")],
+    youtube8m_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder with vocabulary.csv and video_labels.tsv [$LLMREC_DATA_HOME/youtube8m]."
+        ),
+    ] = None,
+    n_train: Annotated[int, typer.Option(help="Training users (one example each).")] = 2000,
+    n_valid: Annotated[int, typer.Option(help="Validation users.")] = 100,
+    n_test: Annotated[int, typer.Option(help="Held-out test users.")] = 100,
+    min_videos: Annotated[int, typer.Option(help="Fewest videos in a history.")] = 4,
+    max_videos: Annotated[int, typer.Option(help="Most videos in a history.")] = 8,
+    coherent_share: Annotated[
+        float, typer.Option(help="Share of coherent users (drawn around 1-3 interests).")
+    ] = 0.7,
+    seed: Annotated[int, typer.Option(help="Seed of pools, users and prompt wordings.")] = 0,
+) -> None:
+    """Draw users from the real YouTube-8M videos and write the instruction examples."""
+    from llmrec_data.interests.build import InterestsConfig, prepare_interests
+    from llmrec_data.interests.users import UserConfig
+
+    config = InterestsConfig(
+        n_train=n_train,
+        n_valid=n_valid,
+        n_test=n_test,
+        seed=seed,
+        users=UserConfig(
+            min_videos=min_videos, max_videos=max_videos, coherent_share=coherent_share
+        ),
+    )
+    paths = prepare_interests(out, config, youtube8m_dir)
+    for split, path in paths.items():
+        typer.echo(f"{split}: {path}")
