@@ -1,0 +1,111 @@
+"""The output parser and the metrics, on hand-written outputs (good and malformed)."""
+
+from __future__ import annotations
+
+import pytest
+from llmrec_eval.interests import aggregate, parse_output, score_text
+
+GOOD = (
+    "Primary interests: Ford Focus, Renault, Airplane.\n"
+    "Secondary interests: Inuyasha, Recreational fishing.\n"
+    "Recommendation direction: more videos about Ford Focus and Renault; occasional videos about "
+    "Inuyasha and Recreational fishing."
+)
+LABELS = [
+    "Vehicle", "Car", "Renault", "Ford Focus", "Aircraft", "Airplane", "Airline",
+    "Cartoon", "Inuyasha", "Fishing", "Recreational fishing",
+]  # fmt: skip
+TARGET = ["Ford Focus", "Renault", "Airplane"]
+
+
+def test_good_output_parses_exactly() -> None:
+    parsed = parse_output(GOOD + "\n")  # a trailing newline is fine
+    assert parsed.compliant and parsed.error is None and not parsed.run_on
+    assert parsed.primary == TARGET
+    assert parsed.secondary == ["Inuyasha", "Recreational fishing"]
+    assert parsed.direction is not None and parsed.direction.startswith("more videos about Ford")
+
+
+def test_no_secondary_and_labels_with_periods() -> None:
+    parsed = parse_output(
+        "Primary interests: Super Smash Bros..\nSecondary interests: none.\n"
+        "Recommendation direction: more videos about Super Smash Bros.."
+    )
+    assert parsed.compliant
+    assert parsed.primary == ["Super Smash Bros."]
+    assert parsed.secondary == []
+
+
+@pytest.mark.parametrize(
+    ("text", "error", "run_on"),
+    [
+        (GOOD + "\nTo maintain engagement, occasional videos", "text after the third line", True),
+        (GOOD[:-1] + ". To maintain engagement, add more.", "more than one sentence", True),
+        (GOOD.replace("Airplane.\n", "Airplane\n"), "line 1 should end with a period", False),
+        (GOOD.replace("Secondary interests:", "Secondary:"), "line 2 should start", False),
+        ("\n".join(GOOD.split("\n")[:2]), "expected 3 lines, got 2", False),
+        (GOOD.replace("Renault, Airplane", "Renault, , Airplane"), "an empty item", False),
+        (GOOD.replace("Ford Focus, Renault, Airplane", "none"), "no primary interest", False),
+        (
+            "The user shows interest in vehicles, including cars and aircraft, and fishing.",
+            "expected 3 lines, got 1",
+            False,
+        ),
+    ],
+)
+def test_malformed_outputs(text: str, error: str, run_on: bool) -> None:
+    parsed = parse_output(text)
+    assert not parsed.compliant
+    assert parsed.error is not None and error in parsed.error
+    assert parsed.run_on is run_on
+
+
+def test_near_miss_is_read_leniently_but_does_not_comply() -> None:
+    text = "Sure! Here is the profile:\n\n**Primary interests:** Car, Renault\n- Secondary interests: Inuyasha"
+    parsed = parse_output(text)
+    assert not parsed.compliant
+    assert parsed.primary == ["Car", "Renault"]
+    assert parsed.secondary == ["Inuyasha"]
+    score = score_text(text, LABELS, TARGET)
+    assert score.primary_precision == 0.5  # Renault of {Car, Renault}
+    assert score.primary_recall == pytest.approx(1 / 3)
+
+
+def test_faithfulness_counts_invented_labels() -> None:
+    text = GOOD.replace("Inuyasha, Recreational fishing", "Anime, Recreational Fishing")
+    score = score_text(text, LABELS, TARGET)
+    assert score.named == 5
+    assert score.invented == ["Anime"]  # case does not matter: "Recreational Fishing" is faithful
+    assert score.primary_f1 == 1.0
+
+
+def test_primary_precision_recall_f1() -> None:
+    text = GOOD.replace("Ford Focus, Renault, Airplane", "Car, Renault")
+    score = score_text(text, LABELS, TARGET)
+    assert (score.primary_precision, score.primary_recall) == (0.5, pytest.approx(1 / 3))
+    assert score.primary_f1 == pytest.approx(2 * 0.5 * (1 / 3) / (0.5 + 1 / 3))
+    free_text = score_text("The user likes cars.", LABELS, TARGET)
+    assert (free_text.primary_precision, free_text.primary_recall, free_text.primary_f1) == (
+        0,
+        0,
+        0,
+    )
+
+
+def test_aggregate() -> None:
+    scores = [
+        score_text(GOOD, LABELS, TARGET),
+        score_text(GOOD.replace("Inuyasha", "Anime"), LABELS, TARGET),
+        score_text("The user likes cars.", LABELS, TARGET),
+        score_text(GOOD + "\nMore text.", LABELS, TARGET),
+    ]
+    m = aggregate(scores)
+    assert m.n == 4
+    assert m.format_compliance == 0.5
+    assert m.run_on_rate == 0.25
+    assert m.named_interests == 15 and m.invented_interests == 1
+    assert m.faithfulness == pytest.approx(14 / 15)
+    assert m.primary_f1 == pytest.approx(3 / 4)
+    assert aggregate([scores[2]]).faithfulness is None  # nothing named
+    with pytest.raises(ValueError, match="no outputs"):
+        aggregate([])
