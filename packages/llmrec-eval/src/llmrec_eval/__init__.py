@@ -1,3 +1,67 @@
-"""llmrec-eval."""
+"""llmrec-eval: ground generated text to catalogue items and score NDCG@K / HR@K.
+
+Works on any project's outputs: llmrec predictions.jsonl or BIGRec result JSON, against an item
+catalogue and its sentence-transformers embeddings.
+"""
 
 __version__ = "0.1.0"
+
+from llmrec_eval._ranking import ItemSpace, QuerySet, Ranker, Weighting
+from llmrec_eval.config import ContentConfig, EvaluateConfig, PopularityConfig
+from llmrec_eval.evaluate import baseline_content, baseline_popularity, evaluate
+from llmrec_eval.grounding import build_queries, ground, rank
+from llmrec_eval.metrics import (
+    bootstrap_ci,
+    coverage,
+    hit_rate_at_k,
+    metrics_from_ranks,
+    ndcg_at_k,
+)
+from llmrec_eval.readers import (
+    Catalogue,
+    InputError,
+    ItemEmbeddings,
+    Predictions,
+    read_any_predictions,
+    read_bigrec_results,
+    read_examples,
+    read_item_embeddings,
+    read_items,
+    read_predictions,
+)
+from llmrec_eval.report import load_metrics, markdown_table, plot_metrics
+
+__all__ = [
+    "Catalogue",
+    "ContentConfig",
+    "EvaluateConfig",
+    "InputError",
+    "ItemEmbeddings",
+    "ItemSpace",
+    "PopularityConfig",
+    "Predictions",
+    "QuerySet",
+    "Ranker",
+    "Weighting",
+    "__version__",
+    "baseline_content",
+    "baseline_popularity",
+    "bootstrap_ci",
+    "build_queries",
+    "coverage",
+    "evaluate",
+    "ground",
+    "hit_rate_at_k",
+    "load_metrics",
+    "markdown_table",
+    "metrics_from_ranks",
+    "ndcg_at_k",
+    "plot_metrics",
+    "rank",
+    "read_any_predictions",
+    "read_bigrec_results",
+    "read_examples",
+    "read_item_embeddings",
+    "read_items",
+    "read_predictions",
+]

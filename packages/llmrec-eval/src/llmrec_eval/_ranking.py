@@ -1,0 +1,364 @@
+"""Full-catalogue ranking in numpy: distances by one BLAS matmul, exact target ranks, top-K lists.
+
+Conventions (the same everywhere, documented in the README):
+- Lower score = better. A ranked list never holds two items of one duplicate group: each group is
+  collapsed to its canonical item, scored with the best (lowest) score of its members.
+- The rank of the target is 0-based: the number of groups scoring strictly better, plus the groups
+  scoring exactly the same with a smaller canonical item id. Top-K lists use the same order
+  (score, then item id), so `rank < K` if and only if the target is in the top-K list.
+- Work is chunked over examples so at most about `chunk_elems` floats per matrix are alive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+FUSIONS = ("first", "min", "interleave", "rrf")
+DISTANCES = ("l2", "cosine")
+
+
+def _normalise_rows(x: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return x / np.maximum(norms, 1e-12)
+
+
+class ItemSpace:
+    """Items prepared so that one matmul gives the full distance matrix.
+
+    L2: ||a-b||^2 = [a, 1, ||a||^2] . [-2b, ||b||^2, 1]; cosine: 1 - a.b = [a, 1, 1] . [-b, 0, 1]
+    (a, b unit vectors). Scores are squared L2 or cosine distances.
+    """
+
+    def __init__(
+        self,
+        vectors: np.ndarray,
+        canonical: np.ndarray,
+        distance: str = "l2",
+        build_chunk: int = 65536,
+    ) -> None:
+        if distance not in DISTANCES:
+            raise ValueError(f"unknown distance {distance!r} (expected one of {DISTANCES})")
+        n, d = vectors.shape
+        if canonical.shape != (n,):
+            raise ValueError(f"{n} item vectors but {canonical.shape[0]} catalogue items")
+        self.distance = distance
+        self.vectors = vectors  # kept (possibly memory-mapped) for exact-title query vectors
+        self.dim = d
+        self.matrix = np.empty((n, d + 2), dtype=np.float32)
+        for a in range(0, n, build_chunk):
+            b = np.asarray(vectors[a : a + build_chunk], dtype=np.float32)
+            if distance == "l2":
+                self.matrix[a : a + len(b), :d] = -2.0 * b
+                self.matrix[a : a + len(b), d] = np.einsum("ij,ij->i", b, b)
+            else:
+                self.matrix[a : a + len(b), :d] = -_normalise_rows(b)
+                self.matrix[a : a + len(b), d] = 0.0
+            self.matrix[a : a + len(b), d + 1] = 1.0
+        self.canonical = np.asarray(canonical, dtype=np.int64)
+        ids = np.arange(n)
+        dup = np.bincount(self.canonical, minlength=n) > 1
+        members = np.flatnonzero(dup[self.canonical])
+        members = members[np.argsort(self.canonical[members], kind="stable")]
+        self.has_duplicates = members.size > 0
+        self._members = members
+        self._starts = np.flatnonzero(np.r_[True, np.diff(self.canonical[members]) != 0])
+        self._dup_canon = self.canonical[members][self._starts]
+        self._noncanonical = ids[self.canonical != ids]
+
+    @property
+    def n_items(self) -> int:
+        return self.matrix.shape[0]
+
+    def augment(self, queries: np.ndarray) -> np.ndarray:
+        """Query vectors [q, d] -> [q, d+2] rows for the matmul."""
+        q = np.asarray(queries, dtype=np.float32)
+        if q.ndim != 2 or q.shape[1] != self.dim:
+            raise ValueError(f"query vectors must be [n, {self.dim}], got {q.shape}")
+        out = np.empty((q.shape[0], self.dim + 2), dtype=np.float32)
+        if self.distance == "l2":
+            out[:, : self.dim] = q
+            out[:, self.dim + 1] = np.einsum("ij,ij->i", q, q)
+        else:
+            out[:, : self.dim] = _normalise_rows(q)
+            out[:, self.dim + 1] = 1.0
+        out[:, self.dim] = 1.0
+        return out
+
+    def collapse(self, scores: np.ndarray) -> None:
+        """In place: each duplicate group's canonical column gets the group's best score, others +inf."""
+        if not self.has_duplicates:
+            return
+        mins = np.minimum.reduceat(scores[:, self._members], self._starts, axis=1)
+        scores[:, self._dup_canon] = mins
+        scores[:, self._noncanonical] = np.inf
+
+
+@dataclass
+class QuerySet:
+    """What each example asks for: up to T query vectors (one per generated text), best first.
+
+    `slots[i, j]` indexes `vectors` (-1: example i has fewer texts). `forced[q]` is the item a query
+    grounds to exactly (a catalogue title), or -1; that item gets distance 0 for that query.
+    """
+
+    vectors: np.ndarray  # float32 [Q, d]
+    slots: np.ndarray  # int64 [n, T]
+    forced: np.ndarray  # int64 [Q]
+
+
+@dataclass
+class Weighting:
+    """BIGRec re-weighting: score = minmax(distance) * (1 + W)^(-gamma), W in [0, 1].
+
+    `item`: one weight per item for every example (popularity), or `rows(indices) -> [B, N]`
+    per-example weights (a collaborative model's scores), already min-max normalised per row.
+    """
+
+    item: np.ndarray | None = None
+    rows: Callable[[np.ndarray], np.ndarray] | None = None
+
+    def log1p(self, rows: np.ndarray) -> np.ndarray:
+        w = self.item[None, :] if self.item is not None else self.rows(rows)
+        return np.log1p(w.astype(np.float32))
+
+
+def minmax_rows(x: np.ndarray) -> np.ndarray:
+    """In place per-row min-max normalisation to [0, 1] (ignoring +inf); constant rows become 0."""
+    # Rows are either all finite (distances) or all +inf (a missing text): no nan-aware pass needed.
+    lo = x.min(axis=1, keepdims=True)
+    hi = x.max(axis=1, keepdims=True)
+    missing = ~np.isfinite(lo)
+    lo[missing], hi[missing] = 0.0, 1.0
+    span = hi - lo
+    span[~(span > 0)] = 1.0
+    x -= lo
+    x /= span
+    return x
+
+
+def smallest_k(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indices [B, k] of each row's k lowest scores, ordered by (score, index): exact, no full sort.
+
+    A row's k-th smallest block minimum bounds its k-th smallest score from above, so only the
+    blocks whose minimum is under that bound are looked at.
+    """
+    b, n = scores.shape
+    k = min(k, n)
+    out = np.empty((b, k), dtype=np.int64)
+    if k == 0:
+        return out
+    bs = max(1, min(512, n // (8 * k)))
+    nb = n // bs
+    if nb <= k or bs == 1:
+        part = (
+            np.argpartition(scores, k - 1, axis=1)[:, :k]
+            if k < n
+            else np.tile(np.arange(n), (b, 1))
+        )
+        kth = np.take_along_axis(scores, part, axis=1).max(axis=1)
+        for r in range(b):
+            cand = np.flatnonzero(scores[r] <= kth[r])
+            out[r] = cand[np.lexsort((cand, scores[r, cand]))][:k]
+        return out
+    mins = scores[:, : nb * bs].reshape(b, nb, bs).min(axis=2)
+    if nb * bs < n:
+        mins = np.concatenate([mins, scores[:, nb * bs :].min(axis=1, keepdims=True)], axis=1)
+    bound = np.partition(mins, k - 1, axis=1)[:, k - 1]
+    offsets = np.arange(bs)
+    for r in range(b):
+        blocks = np.flatnonzero(mins[r] <= bound[r])
+        idx = (blocks[:, None] * bs + offsets).ravel()
+        idx = idx[idx < n]
+        if nb * bs < n and blocks[-1] == nb:
+            idx = np.concatenate([idx, np.arange(nb * bs, n)])
+        vals = scores[r, idx]
+        keep = vals <= bound[r]
+        idx, vals = idx[keep], vals[keep]
+        out[r] = idx[np.lexsort((idx, vals))][:k]
+    return out
+
+
+def target_ranks(scores: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """0-based rank of each row's target: strictly better scores, plus equal scores at smaller ids."""
+    ranks = np.empty(len(targets), dtype=np.int64)
+    for r, t in enumerate(targets.tolist()):
+        row = scores[r]
+        v = row[t]
+        ranks[r] = np.count_nonzero(row[:t] <= v) + np.count_nonzero(row[t + 1 :] < v)
+    return ranks
+
+
+class Ranker:
+    """Ranks the catalogue for many examples at once, chunked over examples."""
+
+    def __init__(
+        self,
+        space: ItemSpace,
+        *,
+        fusion: str = "first",
+        depth: int = 100,
+        rrf_k: int = 60,
+        chunk_elems: int = 1 << 25,
+    ) -> None:
+        if fusion not in FUSIONS:
+            raise ValueError(f"unknown fusion {fusion!r} (expected one of {FUSIONS})")
+        self.space, self.fusion, self.depth, self.rrf_k = space, fusion, depth, rrf_k
+        self.chunk_elems = chunk_elems
+
+    # -- per chunk: one distance matrix per generated-text slot
+    def _distances(
+        self, queries: QuerySet, aug: np.ndarray, rows: np.ndarray, normalise: bool
+    ) -> list[np.ndarray]:
+        slots = queries.slots[rows]
+        n_slots = 1 if self.fusion == "first" else slots.shape[1]
+        out = []
+        for j in range(n_slots):
+            slot = slots[:, j]
+            valid = slot >= 0
+            if not valid.any():
+                break
+            s = aug[np.where(valid, slot, 0)] @ self.space.matrix.T
+            forced = np.where(valid, queries.forced[np.where(valid, slot, 0)], -1)
+            fr = np.flatnonzero(forced >= 0)
+            np.maximum(s, 0.0, out=s)  # rounding can push a distance below 0
+            if normalise:
+                if self.space.distance == "l2":
+                    np.sqrt(s, out=s)  # BIGRec normalises L2 distances, not squared ones
+                s[fr, forced[fr]] = 0.0
+                s[~valid] = np.inf
+                minmax_rows(s)
+            else:
+                s[fr, forced[fr]] = -np.inf
+                s[~valid] = np.inf
+            out.append(s)
+        return out
+
+    def _finish(
+        self,
+        mats: list[np.ndarray],
+        factor: np.ndarray | None,
+        targets: np.ndarray,
+        exclude: list[np.ndarray] | None,
+        top_n: int,
+        inplace: bool = False,
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Fuse, collapse duplicates, exclude, then target ranks (and top lists if top_n).
+
+        `inplace`: the matrices may be overwritten (they are not reused for another gamma).
+        """
+
+        def prepared(m: np.ndarray) -> np.ndarray:
+            s = m * factor if factor is not None else m if inplace else m.copy()
+            self.space.collapse(s)
+            if exclude is not None:
+                for r, items in enumerate(exclude):
+                    s[r, items] = np.inf
+            return s
+
+        valid = [m.min(axis=1) < np.inf for m in mats] if len(mats) > 1 else None
+        if len(mats) > 1:
+            fused_min = mats[0].copy()
+            for m in mats[1:]:
+                np.minimum(fused_min, m, out=fused_min)
+            base = prepared(fused_min)
+        else:
+            base = prepared(mats[0])
+        if self.fusion in ("first", "min") or len(mats) == 1:
+            ranks = target_ranks(base, targets)
+            return ranks, (smallest_k(base, top_n) if top_n else None)
+        depth = max(self.depth, top_n)
+        lists = [smallest_k(prepared(m), depth) for m in mats]
+        ranks = np.empty(len(targets), dtype=np.int64)
+        top = np.empty((len(targets), top_n), dtype=np.int64) if top_n else None
+        weights = 1.0 / (self.rrf_k + 1.0 + np.arange(depth))
+        for r in range(len(targets)):
+            ls = [lists[j][r] for j in range(len(mats)) if valid[j][r]]
+            if self.fusion == "interleave":
+                arr = np.stack(ls, axis=1).ravel()  # rank-major: 1st of each text, then 2nd, ...
+                _, first = np.unique(arr, return_index=True)
+                fused = arr[np.sort(first)]
+            else:  # reciprocal-rank fusion
+                arr = np.concatenate(ls)
+                uniq, inv = np.unique(arr, return_inverse=True)
+                score = np.bincount(inv, weights=np.tile(weights, len(ls)))
+                fused = uniq[np.lexsort((uniq, -score))]
+            t = targets[r]
+            pos = np.flatnonzero(fused == t)
+            if pos.size:
+                ranks[r] = pos[0]
+            else:  # below every list: ordered by the min-fused score, after all listed items
+                row, v = base[r], base[r, t]
+                better = (row < v) | ((row == v) & (np.arange(row.size) < t))
+                ranks[r] = fused.size + np.count_nonzero(better) - np.count_nonzero(better[fused])
+            if top is not None:
+                top[r] = fused[:top_n]
+        return ranks, top
+
+    def _chunks(self, n: int, n_mats: int):
+        per_row = self.space.n_items * (n_mats + 2)
+        size = max(1, self.chunk_elems // per_row)
+        for a in range(0, n, size):
+            yield np.arange(a, min(n, a + size))
+
+    def run(
+        self,
+        queries: QuerySet,
+        targets: np.ndarray,
+        *,
+        weighting: Weighting | None = None,
+        gammas: list[float] | tuple[float, ...] = (0.0,),
+        top_n: int = 0,
+        exclude: list[np.ndarray] | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Ranks [len(gammas), n] of the targets (canonical ids), and top lists [n, top_n] for gammas[-1].
+
+        Without `weighting` the scores are raw distances (gammas ignored, one row of ranks).
+        """
+        if weighting is None:
+            gammas = (0.0,)
+        n = len(targets)
+        ranks = np.empty((len(gammas), n), dtype=np.int64)
+        top = np.empty((n, top_n), dtype=np.int64) if top_n else None
+        aug = self.space.augment(queries.vectors)
+        t_slots = 1 if self.fusion == "first" else queries.slots.shape[1]
+        for rows in self._chunks(n, t_slots):
+            mats = self._distances(queries, aug, rows, normalise=weighting is not None)
+            log_w = weighting.log1p(rows) if weighting is not None else None
+            excl = [exclude[i] for i in rows] if exclude is not None else None
+            for g, gamma in enumerate(gammas):
+                factor = None if log_w is None or gamma == 0 else np.exp(-gamma * log_w)
+                want_top = top_n if g == len(gammas) - 1 else 0
+                r, tl = self._finish(
+                    mats, factor, targets[rows], excl, want_top, inplace=len(gammas) == 1
+                )
+                ranks[g, rows] = r
+                if tl is not None:
+                    top[rows] = tl
+            if progress is not None:
+                progress(len(rows))
+        return ranks, top
+
+    def run_static(
+        self,
+        scores: np.ndarray,
+        targets: np.ndarray,
+        *,
+        top_n: int = 0,
+        exclude: list[np.ndarray] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Ranks for one score per item shared by every example (popularity baselines)."""
+        n = len(targets)
+        ranks = np.empty(n, dtype=np.int64)
+        top = np.empty((n, top_n), dtype=np.int64) if top_n else None
+        for rows in self._chunks(n, 1):
+            mat = np.broadcast_to(scores.astype(np.float32), (len(rows), scores.size)).copy()
+            excl = [exclude[i] for i in rows] if exclude is not None else None
+            r, tl = self._finish([mat], None, targets[rows], excl, top_n, inplace=True)
+            ranks[rows] = r
+            if tl is not None:
+                top[rows] = tl
+        return ranks, top

@@ -1,0 +1,45 @@
+"""Title cleaning and exact-title lookup (the rule that decides which texts ground directly)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+
+_SPACES = re.compile(r"\s+")
+
+
+def clean_title(text: str) -> str:
+    """Strip surrounding whitespace and double quotes, as BIGRec does (`.strip('"')`)."""
+    return text.strip().strip('"').strip()
+
+
+def loose_key(text: str) -> str:
+    """Case- and whitespace-insensitive key: the fallback match."""
+    return _SPACES.sub(" ", clean_title(text)).casefold()
+
+
+class TitleIndex:
+    """Maps a generated text to a catalogue item when it *is* a catalogue title.
+
+    Rule: the cleaned text (surrounding quotes and whitespace stripped) equal to a catalogue title
+    matches that title; otherwise, if its case-folded, whitespace-collapsed form equals the same form
+    of titles of exactly one duplicate group, it matches that group. A match resolves to the group's
+    canonical item. Anything else is not a catalogue title and is embedded.
+    """
+
+    def __init__(self, titles: Sequence[str], canonical: np.ndarray) -> None:
+        self._exact: dict[str, int] = {}
+        loose: dict[str, set[int]] = {}
+        for title, canon in zip(titles, canonical.tolist(), strict=True):
+            self._exact.setdefault(clean_title(title), canon)
+            loose.setdefault(loose_key(title), set()).add(canon)
+        self._loose = {k: next(iter(v)) for k, v in loose.items() if len(v) == 1}
+
+    def lookup(self, text: str) -> int | None:
+        """The canonical item id `text` names, or None."""
+        hit = self._exact.get(clean_title(text))
+        if hit is not None:
+            return hit
+        return self._loose.get(loose_key(text))

@@ -1,0 +1,471 @@
+"""The commands' work: evaluate predictions, run baselines, write every output."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+from tqdm.auto import tqdm
+
+from llmrec_eval import __version__
+from llmrec_eval._embed import MINILM_ID, embed_texts
+from llmrec_eval._io import atomic_write, write_json, write_manifest, write_text
+from llmrec_eval._ranking import ItemSpace, QuerySet, Ranker, Weighting
+from llmrec_eval.config import (
+    ContentConfig,
+    EvaluateConfig,
+    MetricsOptions,
+    PopularityConfig,
+    config_dict,
+    parse_ks,
+)
+from llmrec_eval.grounding import build_queries, rank
+from llmrec_eval.metrics import bootstrap_ci, coverage, metrics_from_ranks
+from llmrec_eval.readers import (
+    Catalogue,
+    Examples,
+    InputError,
+    ItemEmbeddings,
+    read_any_predictions,
+    read_examples,
+    read_external_scores,
+    read_item_embeddings,
+    read_items,
+)
+from llmrec_eval.report import markdown_table, plot_metrics
+from llmrec_eval.reweight import GAMMA_GRIDS, item_counts, minmax, recent_window, score_rows
+
+SCHEMA_VERSION = 1
+
+
+def _embeddings_or_embed(
+    path: Path | None, catalogue: Catalogue, model: str | None, device: str | None
+) -> ItemEmbeddings:
+    if path is not None:
+        return read_item_embeddings(path, catalogue)
+    name = model or MINILM_ID
+    vectors = embed_texts(catalogue.titles, name, normalize=True, device=device, progress=True)
+    meta = {
+        "model": name,
+        "dim": int(vectors.shape[1]),
+        "normalized": True,
+        "n_items": catalogue.n_items,
+        "text_field": "title",
+        "items_sha256": catalogue.sha256,
+    }
+    return ItemEmbeddings(vectors, name, True, meta, None)
+
+
+def _select_gamma(
+    ranks: np.ndarray, gammas: list[float], ks: list[int], metric: str
+) -> tuple[float, list[dict[str, float]]]:
+    sweep = []
+    for g, row in zip(gammas, ranks, strict=True):
+        m = metrics_from_ranks(row, ks)
+        if metric not in m:
+            raise ValueError(f"--select-metric {metric!r} is not one of {sorted(m)}")
+        sweep.append({"gamma": g, metric: m[metric]})
+    best = max(range(len(gammas)), key=lambda i: (sweep[i][metric], -gammas[i]))
+    return gammas[best], sweep
+
+
+def _recent_counts(
+    train: Path | None, n_items: int, fraction: float, n_examples: int | None
+) -> tuple[np.ndarray, dict[str, Any]]:
+    if train is None:
+        raise InputError("recent popularity needs the training examples: pass --train train.jsonl")
+    examples = read_examples(train, n_items)
+    rows = recent_window(examples, fraction=None if n_examples else fraction, n_examples=n_examples)
+    info = {"train": str(train), "window_examples": int(rows.size), "train_examples": len(examples)}
+    ts = examples.timestamps[rows]
+    if not np.isnan(ts).all():
+        info["window_start_timestamp"] = int(np.nanmin(ts))
+    return item_counts(examples, n_items, rows), info
+
+
+def _write_outputs(
+    opts: MetricsOptions,
+    *,
+    command: str,
+    config: Any,
+    inputs: list[Path | None],
+    started: float,
+    example_ids: list[str],
+    targets: np.ndarray,
+    ranks: np.ndarray,
+    top: np.ndarray,
+    catalogue: Catalogue,
+    extra: dict[str, Any],
+    extra_columns: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    ks = parse_ks(opts.ks)
+    out = Path(opts.out)
+    result: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "name": opts.name or out.resolve().name,
+        "kind": command,
+        "n_examples": len(example_ids),
+        "n_items": catalogue.n_items,
+        "n_groups": catalogue.n_groups,
+        "ks": ks,
+        "metrics": metrics_from_ranks(ranks, ks),
+        "ci95": bootstrap_ci(ranks, ks, n_resamples=opts.bootstrap, seed=opts.seed)
+        if opts.bootstrap
+        else {},
+        "bootstrap": {"n_resamples": opts.bootstrap, "seed": opts.seed, "level": 0.95},
+        "rank": {"mean": float(ranks.mean()), "median": float(np.median(ranks))},
+        "coverage": coverage(top, ks, catalogue.n_groups),
+        **extra,
+        "llmrec_eval_version": __version__,
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    columns = {
+        "example_id": example_ids,
+        "target_item_id": targets.astype(np.int64),
+        "target_canonical_id": catalogue.canonical[targets],
+        "rank": ranks.astype(np.int64),
+        **(extra_columns or {}),
+        "top_item_ids": top.astype(np.int64).tolist(),
+    }
+    frame = pl.DataFrame(columns)
+    atomic_write(out / "ranks.parquet", lambda tmp: frame.write_parquet(tmp))
+    write_json(out / "metrics.json", result)
+    write_text(out / "table.md", markdown_table([result]))
+    plot_metrics([result], out / "metrics.png")
+    write_manifest(
+        out,
+        command=command,
+        config=config_dict(config),
+        inputs=[Path(p) for p in inputs if p is not None],
+        started=started,
+    )
+    return result
+
+
+def evaluate(config: EvaluateConfig) -> dict[str, Any]:
+    """Ground predictions (llmrec or BIGRec format) against the catalogue and write metrics."""
+    started = time.time()
+    ks = parse_ks(config.ks)
+    top_n = max(config.top_n, max(ks))
+    catalogue = read_items(config.items)
+    embeddings = _embeddings_or_embed(config.embeddings, catalogue, config.model, config.device)
+    preds = read_any_predictions(config.predictions, catalogue, config.format)
+    max_texts = 1 if config.fusion == "first" else None
+    q = build_queries(
+        preds.texts,
+        catalogue,
+        embeddings,
+        max_texts=max_texts,
+        model=config.model if config.embeddings else None,
+        device=config.device,
+        progress=True,
+    )
+    all_texts = [t for ts in preds.texts for t in ts]
+    n_valid = sum(catalogue.index.lookup(t) is not None for t in all_texts)
+    space = ItemSpace(embeddings.vectors, catalogue.canonical, config.distance)
+
+    weighting, reweight_info, gammas = None, None, [0.0]
+    if config.reweight != "none":
+        weighting, valid_weighting, reweight_info = _weightings(
+            config, catalogue, preds.example_ids
+        )
+        if config.gamma is not None:
+            gamma = float(config.gamma)
+        else:
+            if config.valid_predictions is None:
+                raise InputError(
+                    "re-weighting needs --valid-predictions to sweep gamma on (or a fixed --gamma)"
+                )
+            vpreds = read_any_predictions(config.valid_predictions, catalogue, config.format)
+            if config.reweight == "scores":
+                valid_weighting = _score_weighting(
+                    config.valid_scores, vpreds.example_ids, catalogue, "--valid-scores"
+                )
+            vq = build_queries(
+                vpreds.texts,
+                catalogue,
+                embeddings,
+                max_texts=max_texts,
+                model=config.model if config.embeddings else None,
+                device=config.device,
+            )
+            grid = GAMMA_GRIDS[config.gamma_grid]
+            vranks, _ = rank(
+                vq.queries,
+                vpreds.targets,
+                space,
+                fusion=config.fusion,
+                depth=config.fusion_depth,
+                top_n=0,
+                weighting=valid_weighting,
+                gammas=grid,
+                chunk_elems=config.chunk_elems,
+            )
+            gamma, sweep = _select_gamma(vranks, grid, ks, config.select_metric)
+            reweight_info.update(
+                {
+                    "grid": config.gamma_grid,
+                    "select_metric": config.select_metric,
+                    "valid_predictions": str(config.valid_predictions),
+                    "valid_metric": max(s[config.select_metric] for s in sweep),
+                    "sweep": sweep,
+                }
+            )
+        reweight_info["gamma"] = gamma
+        gammas = [0.0, gamma]
+
+    with tqdm(total=len(preds), desc="ranking", unit="ex", disable=None) as bar:
+        ranks, top = rank(
+            q.queries,
+            preds.targets,
+            space,
+            fusion=config.fusion,
+            depth=config.fusion_depth,
+            top_n=top_n,
+            weighting=weighting,
+            gammas=gammas,
+            chunk_elems=config.chunk_elems,
+            progress=bar.update,
+        )
+    extra: dict[str, Any] = {
+        "source": {
+            "predictions": str(config.predictions),
+            "format": preds.format,
+            "items": str(config.items),
+            "embeddings": str(config.embeddings) if config.embeddings else None,
+            "predictions_meta": preds.meta,
+        },
+        "validity_rate": n_valid / len(all_texts),
+        "validity_rate_first": float(
+            np.mean([catalogue.index.lookup(ts[0]) is not None for ts in preds.texts])
+        ),
+        "grounding": {
+            "distance": config.distance,
+            "fusion": config.fusion,
+            "fusion_depth": config.fusion_depth,
+            "embedding_model": embeddings.model,
+            "texts_used": q.n_texts,
+            "texts_exact": q.n_exact,
+            "strings_embedded": q.n_embedded,
+            "duplicates": "collapsed to canonical_item_id groups",
+            "ties": "strictly closer, then smaller item id",
+        },
+        "reweighting": reweight_info,
+    }
+    if reweight_info is not None:
+        extra["metrics_without_reweighting"] = metrics_from_ranks(ranks[0], ks)
+    first = [ts[0] for ts in preds.texts]
+    return _write_outputs(
+        config,
+        command="evaluate",
+        config=config,
+        started=started,
+        inputs=[
+            config.predictions,
+            config.items,
+            config.embeddings,
+            config.valid_predictions,
+            config.train,
+            config.scores,
+            config.valid_scores,
+        ],
+        example_ids=preds.example_ids,
+        targets=preds.targets,
+        ranks=ranks[-1],
+        top=top,
+        catalogue=catalogue,
+        extra=extra,
+        extra_columns={"first_prediction": first, "first_is_title": q.exact_first},
+    )
+
+
+def _score_weighting(
+    path: Path | None, example_ids: list[str], catalogue: Catalogue, flag: str
+) -> Weighting:
+    if path is None:
+        raise InputError(f"--reweight scores needs {flag} (parquet: example_id, item_id, score)")
+    return Weighting(
+        rows=score_rows(
+            read_external_scores(path, example_ids, catalogue.n_items), catalogue.n_items
+        )
+    )
+
+
+def _weightings(
+    config: EvaluateConfig, catalogue: Catalogue, example_ids: list[str]
+) -> tuple[Weighting, Weighting | None, dict[str, Any]]:
+    if config.reweight == "popularity":
+        if catalogue.popularity is None:
+            raise InputError(f"{config.items}: --reweight popularity needs the 'popularity' column")
+        w = Weighting(item=minmax(catalogue.popularity))
+        return w, w, {"source": "popularity", "window": "all training interactions (items.parquet)"}
+    if config.reweight == "recent":
+        counts, info = _recent_counts(
+            config.train, catalogue.n_items, config.recent_fraction, config.recent_examples
+        )
+        w = Weighting(item=minmax(counts))
+        return w, w, {"source": "recent-popularity", **info}
+    w = _score_weighting(config.scores, example_ids, catalogue, "--scores")
+    return w, None, {"source": "scores", "scores": str(config.scores)}
+
+
+# --------------------------------------------------------------------------- baselines
+
+
+def _histories_canonical(examples: Examples, catalogue: Catalogue) -> list[np.ndarray]:
+    return [
+        np.unique(catalogue.canonical[np.asarray(h, dtype=np.int64)]) for h in examples.histories
+    ]
+
+
+def baseline_popularity(config: PopularityConfig, *, recent: bool) -> dict[str, Any]:
+    """Most popular items over the training split (items.parquet) or over its recent window."""
+    started = time.time()
+    ks = parse_ks(config.ks)
+    catalogue = read_items(config.items)
+    examples = read_examples(config.examples, catalogue.n_items)
+    if recent:
+        counts, info = _recent_counts(
+            config.train, catalogue.n_items, config.recent_fraction, config.recent_examples
+        )
+        info = {"source": "recent-popularity", **info}
+    else:
+        if catalogue.popularity is None:
+            raise InputError(f"{config.items}: most-popular needs the 'popularity' column")
+        counts, info = catalogue.popularity, {"source": "popularity (items.parquet)"}
+    space = ItemSpace(np.zeros((catalogue.n_items, 1), dtype=np.float32), catalogue.canonical)
+    exclude = _histories_canonical(examples, catalogue) if config.exclude_history else None
+    ranks, top = Ranker(space).run_static(
+        -counts.astype(np.float64),
+        space.canonical[examples.targets],
+        top_n=max(config.top_n, max(ks)),
+        exclude=exclude,
+    )
+    name = "recent-popular" if recent else "most-popular"
+    extra = {
+        "source": {"examples": str(config.examples), "items": str(config.items)},
+        "baseline": {"name": name, "exclude_history": config.exclude_history, **info},
+    }
+    return _write_outputs(
+        config,
+        command=f"baseline {name}",
+        config=config,
+        started=started,
+        inputs=[config.examples, config.items, config.train],
+        example_ids=examples.example_ids,
+        targets=examples.targets,
+        ranks=ranks,
+        top=top,
+        catalogue=catalogue,
+        extra=extra,
+    )
+
+
+def content_queries(
+    examples: Examples, embeddings: ItemEmbeddings, last_n: int, aggregate: str
+) -> QuerySet:
+    """Query vectors from each example's last `last_n` history items (mean, or one per item)."""
+    vecs = embeddings.vectors
+    n = len(examples)
+    if aggregate == "mean":
+        out = np.zeros((n, vecs.shape[1]), dtype=np.float32)
+        for i, h in enumerate(examples.histories):
+            if h:
+                out[i] = np.asarray(vecs[h[-last_n:]], dtype=np.float32).mean(axis=0)
+        return QuerySet(out, np.arange(n, dtype=np.int64)[:, None], np.full(n, -1, dtype=np.int64))
+    slots = np.full((n, last_n), -1, dtype=np.int64)
+    for i, h in enumerate(examples.histories):
+        recent = list(reversed(h[-last_n:]))  # the most recent item first
+        slots[i, : len(recent)] = recent
+    if (slots[:, 0] < 0).any():
+        raise InputError(
+            f"{examples.path}: example {examples.example_ids[int(np.argmax(slots[:, 0] < 0))]!r} "
+            "has an empty history_item_ids"
+        )
+    return QuerySet(
+        np.asarray(vecs, dtype=np.float32), slots, np.full(vecs.shape[0], -1, dtype=np.int64)
+    )
+
+
+def baseline_content(config: ContentConfig) -> dict[str, Any]:
+    """No LLM: items nearest the last watched items, re-weighted by recent popularity (gamma on valid)."""
+    started = time.time()
+    ks = parse_ks(config.ks)
+    catalogue = read_items(config.items)
+    embeddings = read_item_embeddings(config.embeddings, catalogue)
+    examples = read_examples(config.examples, catalogue.n_items)
+    counts, info = _recent_counts(
+        config.train, catalogue.n_items, config.recent_fraction, config.recent_examples
+    )
+    weighting = Weighting(item=minmax(counts))
+    space = ItemSpace(embeddings.vectors, catalogue.canonical, config.distance)
+    fusion = "first" if config.aggregate == "mean" else config.aggregate
+    ranker = Ranker(space, fusion=fusion, chunk_elems=config.chunk_elems)
+    reweight: dict[str, Any] = {"source": "recent-popularity", **info}
+    if config.gamma is not None:
+        gamma = float(config.gamma)
+    else:
+        if config.valid is None:
+            raise InputError(
+                "the content baseline sweeps gamma on --valid valid.jsonl (or pass --gamma)"
+            )
+        valid = read_examples(config.valid, catalogue.n_items)
+        grid = GAMMA_GRIDS[config.gamma_grid]
+        vranks, _ = ranker.run(
+            content_queries(valid, embeddings, config.last_n, config.aggregate),
+            space.canonical[valid.targets],
+            weighting=weighting,
+            gammas=grid,
+            exclude=_histories_canonical(valid, catalogue) if config.exclude_history else None,
+        )
+        gamma, sweep = _select_gamma(vranks, grid, ks, config.select_metric)
+        reweight.update(
+            {
+                "grid": config.gamma_grid,
+                "select_metric": config.select_metric,
+                "valid": str(config.valid),
+                "sweep": sweep,
+            }
+        )
+    reweight["gamma"] = gamma
+    ranks, top = ranker.run(
+        content_queries(examples, embeddings, config.last_n, config.aggregate),
+        space.canonical[examples.targets],
+        weighting=weighting,
+        gammas=[0.0, gamma],
+        top_n=max(config.top_n, max(ks)),
+        exclude=_histories_canonical(examples, catalogue) if config.exclude_history else None,
+    )
+    extra = {
+        "source": {
+            "examples": str(config.examples),
+            "items": str(config.items),
+            "embeddings": str(config.embeddings),
+        },
+        "baseline": {
+            "name": "content",
+            "last_n": config.last_n,
+            "aggregate": config.aggregate,
+            "distance": config.distance,
+            "exclude_history": config.exclude_history,
+            "embedding_model": embeddings.model,
+        },
+        "reweighting": reweight,
+        "metrics_without_reweighting": metrics_from_ranks(ranks[0], ks),
+    }
+    return _write_outputs(
+        config,
+        command="baseline content",
+        config=config,
+        started=started,
+        inputs=[config.examples, config.items, config.embeddings, config.train, config.valid],
+        example_ids=examples.example_ids,
+        targets=examples.targets,
+        ranks=ranks[-1],
+        top=top,
+        catalogue=catalogue,
+        extra=extra,
+    )

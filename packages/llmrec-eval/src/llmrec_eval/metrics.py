@@ -1,0 +1,84 @@
+"""NDCG@K, HR@K (BIGRec's definitions: one relevant item, 0-based rank r), bootstrap CIs, coverage."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+DEFAULT_KS = (1, 3, 5, 10, 20, 50)
+
+
+def _ranks(ranks: Sequence[int] | np.ndarray) -> np.ndarray:
+    r = np.asarray(ranks)
+    if r.ndim != 1 or r.size == 0:
+        raise ValueError("ranks must be a non-empty 1-D sequence of 0-based ranks")
+    if np.any(r < 0):
+        raise ValueError("ranks are 0-based and must be >= 0")
+    return r
+
+
+def _check_k(k: int) -> None:
+    if int(k) != k or k < 1:
+        raise ValueError(f"K must be a positive integer, got {k!r}")
+
+
+def hit_rate_at_k(ranks: Sequence[int] | np.ndarray, k: int) -> float:
+    """HR@K = mean over examples of [r < K], r the target's 0-based rank."""
+    _check_k(k)
+    return float(np.mean(_ranks(ranks) < k))
+
+
+def ndcg_at_k(ranks: Sequence[int] | np.ndarray, k: int) -> float:
+    """NDCG@K = mean over examples of [r < K] / log2(r + 2) (one relevant item, so IDCG = 1)."""
+    _check_k(k)
+    r = _ranks(ranks)
+    return float(np.mean(np.where(r < k, 1.0 / np.log2(r.astype(np.float64) + 2.0), 0.0)))
+
+
+def per_example(ranks: np.ndarray, ks: Sequence[int]) -> dict[str, np.ndarray]:
+    """Per-example gains: {"ndcg@K": [n], "hr@K": [n]} (their means are the metrics)."""
+    r = _ranks(ranks).astype(np.float64)
+    gain = 1.0 / np.log2(r + 2.0)
+    out: dict[str, np.ndarray] = {}
+    for k in ks:
+        out[f"ndcg@{k}"] = np.where(r < k, gain, 0.0)
+    for k in ks:
+        out[f"hr@{k}"] = (r < k).astype(np.float64)
+    return out
+
+
+def metrics_from_ranks(ranks: np.ndarray, ks: Sequence[int] = DEFAULT_KS) -> dict[str, float]:
+    """{"ndcg@1": ..., ..., "hr@50": ...} from 0-based target ranks."""
+    for k in ks:
+        _check_k(k)
+    return {name: float(v.mean()) for name, v in per_example(ranks, ks).items()}
+
+
+def bootstrap_ci(
+    ranks: np.ndarray,
+    ks: Sequence[int] = DEFAULT_KS,
+    *,
+    n_resamples: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> dict[str, list[float]]:
+    """Percentile bootstrap confidence intervals over examples, seeded: {"ndcg@10": [lo, hi], ...}."""
+    values = per_example(ranks, ks)
+    names = list(values)
+    mat = np.stack([values[n] for n in names], axis=1)  # [n, metrics]
+    rng = np.random.default_rng(seed)
+    n = mat.shape[0]
+    means = np.empty((n_resamples, len(names)))
+    step = max(1, 2_000_000 // max(n, 1))  # bound memory of the index matrix
+    for a in range(0, n_resamples, step):
+        idx = rng.integers(0, n, size=(min(step, n_resamples - a), n))
+        means[a : a + len(idx)] = mat[idx].mean(axis=1)
+    alpha = (1.0 - level) / 2.0
+    lo, hi = np.quantile(means, [alpha, 1.0 - alpha], axis=0)
+    return {name: [float(lo[i]), float(hi[i])] for i, name in enumerate(names)}
+
+
+def coverage(top: np.ndarray, ks: Sequence[int], n_groups: int) -> dict[str, float]:
+    """Share of the catalogue's duplicate groups that appear in at least one top-K list."""
+    return {f"@{k}": float(np.unique(top[:, :k]).size / n_groups) for k in ks if k <= top.shape[1]}

@@ -1,0 +1,457 @@
+"""Readers for every input file, with validation that names the file, line/row and field.
+
+JSONL lines are 1-based, parquet rows 0-based (as in docs/contracts.md).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from llmrec_eval._io import sha256_file
+from llmrec_eval._titles import TitleIndex, loose_key
+
+
+class InputError(ValueError):
+    """A bad input file: the message names the file, the line or row, the field and what was expected."""
+
+
+def _where(
+    path: Path, line: int | None = None, row: int | None = None, fld: str | None = None
+) -> str:
+    parts = [str(path)]
+    if line is not None:
+        parts.append(f"line {line}")
+    if row is not None:
+        parts.append(f"row {row}")
+    if fld is not None:
+        parts.append(f"field '{fld}'")
+    return ", ".join(parts)
+
+
+def _fail(path: Path, msg: str, **where: Any) -> InputError:
+    return InputError(f"{_where(path, **where)}: {msg}")
+
+
+def _require_file(path: Path, what: str) -> Path:
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: {what} not found")
+    return path
+
+
+# --------------------------------------------------------------------------- catalogue
+
+
+@dataclass
+class Catalogue:
+    """The item catalogue (`items.parquet`)."""
+
+    path: Path | None
+    titles: list[str]
+    canonical: np.ndarray  # int64 [n_items]: the duplicate group's canonical item id
+    popularity: np.ndarray | None  # int64 [n_items], training-split interactions
+    sha256: str | None = None
+    _index: TitleIndex | None = field(default=None, repr=False)
+
+    @property
+    def n_items(self) -> int:
+        return len(self.titles)
+
+    @property
+    def n_groups(self) -> int:
+        return int(np.count_nonzero(self.canonical == np.arange(self.n_items)))
+
+    @property
+    def index(self) -> TitleIndex:
+        if self._index is None:
+            self._index = TitleIndex(self.titles, self.canonical)
+        return self._index
+
+    @classmethod
+    def from_titles(cls, titles: list[str], popularity: np.ndarray | None = None) -> Catalogue:
+        """A catalogue from titles alone: duplicate groups by case-folded title, canonical = smallest id."""
+        first: dict[str, int] = {}
+        canonical = np.array(
+            [first.setdefault(loose_key(t), i) for i, t in enumerate(titles)], dtype=np.int64
+        )
+        return cls(path=None, titles=list(titles), canonical=canonical, popularity=popularity)
+
+
+def read_items(path: Path) -> Catalogue:
+    """Read and validate `items.parquet` (contract: item_id, title, canonical_item_id, popularity)."""
+    path = _require_file(Path(path), "items file")
+    try:
+        df = pl.read_parquet(path)
+    except Exception as exc:
+        raise InputError(f"{path}: not a readable parquet file ({exc})") from exc
+    for col in ("item_id", "title"):
+        if col not in df.columns:
+            raise _fail(path, f"missing column '{col}' (columns: {df.columns})")
+    n = df.height
+    if n == 0:
+        raise _fail(path, "no items")
+    ids = _int_column(path, df, "item_id")
+    bad = np.flatnonzero(ids != np.arange(n))
+    if bad.size:
+        raise _fail(
+            path,
+            f"expected item_id == row index, got {ids[bad[0]]}",
+            row=int(bad[0]),
+            fld="item_id",
+        )
+    titles = df["title"]
+    if titles.dtype != pl.String:
+        raise _fail(path, f"expected strings, got {titles.dtype}", fld="title")
+    nulls = titles.is_null().arg_true()
+    if len(nulls):
+        raise _fail(path, "expected a title, got null", row=int(nulls[0]), fld="title")
+    title_list = titles.to_list()
+    popularity = None
+    if "popularity" in df.columns:
+        popularity = _int_column(path, df, "popularity")
+        neg = np.flatnonzero(popularity < 0)
+        if neg.size:
+            raise _fail(path, "expected a count >= 0", row=int(neg[0]), fld="popularity")
+    if "canonical_item_id" in df.columns:
+        canonical = _int_column(path, df, "canonical_item_id")
+        bad = np.flatnonzero((canonical < 0) | (canonical >= n))
+        if bad.size:
+            raise _fail(
+                path, f"expected an item id in 0..{n - 1}", row=int(bad[0]), fld="canonical_item_id"
+            )
+        bad = np.flatnonzero(canonical[canonical] != canonical)
+        if bad.size:
+            raise _fail(
+                path,
+                "points to an item that is not its own group's canonical item",
+                row=int(bad[0]),
+                fld="canonical_item_id",
+            )
+        cat = Catalogue(path, title_list, canonical, popularity)
+    else:
+        cat = Catalogue.from_titles(title_list, popularity)
+        cat.path = path
+    cat.sha256 = sha256_file(path)
+    return cat
+
+
+def _int_column(path: Path, df: pl.DataFrame, col: str) -> np.ndarray:
+    s = df[col]
+    if not s.dtype.is_integer():
+        raise _fail(path, f"expected integers, got {s.dtype}", fld=col)
+    nulls = s.is_null().arg_true()
+    if len(nulls):
+        raise _fail(path, "expected an integer, got null", row=int(nulls[0]), fld=col)
+    return s.cast(pl.Int64).to_numpy()
+
+
+# --------------------------------------------------------------------------- embeddings
+
+
+@dataclass
+class ItemEmbeddings:
+    """`item_embeddings.npy` (float32 [n_items, dim]) and its metadata."""
+
+    vectors: np.ndarray
+    model: str
+    normalized: bool
+    meta: dict[str, Any]
+    path: Path | None = None
+
+
+def read_item_embeddings(path: Path, catalogue: Catalogue | None = None) -> ItemEmbeddings:
+    """Read `item_embeddings.npy` (memory-mapped) and the `.json` metadata beside it."""
+    path = _require_file(Path(path), "item embeddings")
+    meta_path = path.with_suffix(".json")
+    _require_file(meta_path, "item embeddings metadata (the .json beside the .npy)")
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise _fail(meta_path, f"not valid JSON ({exc})") from exc
+    for key, kind in (("model", str), ("dim", int), ("normalized", bool), ("n_items", int)):
+        if not isinstance(meta.get(key), kind):
+            raise _fail(meta_path, f"expected {kind.__name__}, got {meta.get(key)!r}", fld=key)
+    vectors = np.load(path, mmap_mode="r")
+    if vectors.ndim != 2 or vectors.dtype != np.float32:
+        raise _fail(
+            path, f"expected a float32 [n_items, dim] array, got {vectors.dtype} {vectors.shape}"
+        )
+    if vectors.shape != (meta["n_items"], meta["dim"]):
+        raise _fail(
+            meta_path,
+            f"n_items/dim {meta['n_items']}x{meta['dim']} do not match the array {vectors.shape}",
+        )
+    if catalogue is not None:
+        if vectors.shape[0] != catalogue.n_items:
+            raise _fail(
+                path,
+                f"{vectors.shape[0]} rows, but the catalogue {catalogue.path} has {catalogue.n_items} items",
+            )
+        recorded = meta.get("items_sha256")
+        if recorded and catalogue.sha256 and recorded != catalogue.sha256:
+            raise _fail(
+                meta_path,
+                f"computed from a different items.parquet (sha256 {recorded[:12]}..., "
+                f"but {catalogue.path} has {catalogue.sha256[:12]}...)",
+                fld="items_sha256",
+            )
+    return ItemEmbeddings(
+        vectors=vectors, model=meta["model"], normalized=meta["normalized"], meta=meta, path=path
+    )
+
+
+# --------------------------------------------------------------------------- predictions
+
+
+@dataclass
+class Predictions:
+    """Generated texts per example, best first, with the target item of each example."""
+
+    path: Path
+    format: str  # "predictions" (llmrec predictions.jsonl) or "bigrec" (BIGRec result JSON)
+    example_ids: list[str]
+    targets: np.ndarray  # int64 [n] item ids (not yet collapsed to canonical)
+    texts: list[list[str]]
+    meta: dict[str, Any] | None = None
+
+    def __len__(self) -> int:
+        return len(self.example_ids)
+
+
+def _read_jsonl(path: Path):
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise _fail(path, f"not valid JSON ({exc.msg})", line=n) from exc
+            if not isinstance(obj, dict):
+                raise _fail(path, f"expected a JSON object, got {type(obj).__name__}", line=n)
+            yield n, obj
+
+
+def _texts(path: Path, value: Any, fld: str, **where: Any) -> list[str]:
+    if isinstance(value, str):  # some BIGRec forks write a single string
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
+        raise _fail(path, f"expected a list of strings, got {value!r:.80}", fld=fld, **where)
+    if not value:
+        raise _fail(path, "empty list of generated texts (expected at least one)", fld=fld, **where)
+    return value
+
+
+def _target_from_title(path: Path, cat: Catalogue, title: Any, fld: str, **where: Any) -> int:
+    if not isinstance(title, str):
+        raise _fail(path, f"expected the target title as a string, got {title!r}", fld=fld, **where)
+    item = cat.index.lookup(title)
+    if item is None:
+        raise _fail(
+            path, f"target title {title!r} is not in the catalogue {cat.path}", fld=fld, **where
+        )
+    return item
+
+
+def read_predictions(path: Path, catalogue: Catalogue) -> Predictions:
+    """Read llmrec `predictions.jsonl` (and `predictions.meta.json` beside it, if present)."""
+    path = _require_file(Path(path), "predictions file")
+    ids: list[str] = []
+    targets: list[int] = []
+    texts: list[list[str]] = []
+    seen: set[str] = set()
+    for n, obj in _read_jsonl(path):
+        eid = obj.get("example_id")
+        if not isinstance(eid, str):
+            raise _fail(path, f"expected a string, got {eid!r}", line=n, fld="example_id")
+        if eid in seen:
+            raise _fail(path, f"duplicate example_id {eid!r}", line=n, fld="example_id")
+        seen.add(eid)
+        if "predictions" not in obj:
+            raise _fail(path, "missing", line=n, fld="predictions")
+        texts.append(_texts(path, obj["predictions"], "predictions", line=n))
+        target = obj.get("target_item_id")
+        if target is None:
+            if obj.get("target_title") is None:
+                raise _fail(
+                    path,
+                    "missing target: need target_item_id or target_title",
+                    line=n,
+                    fld="target_item_id",
+                )
+            target = _target_from_title(
+                path, catalogue, obj["target_title"], "target_title", line=n
+            )
+        elif (
+            not isinstance(target, int)
+            or isinstance(target, bool)
+            or not 0 <= target < catalogue.n_items
+        ):
+            raise _fail(
+                path,
+                f"expected an item id in 0..{catalogue.n_items - 1}, got {target!r}",
+                line=n,
+                fld="target_item_id",
+            )
+        ids.append(eid)
+        targets.append(target)
+    if not ids:
+        raise _fail(path, "no predictions")
+    meta_path = path.with_name(path.name.removesuffix(".jsonl") + ".meta.json")
+    meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else None
+    return Predictions(path, "predictions", ids, np.asarray(targets, dtype=np.int64), texts, meta)
+
+
+def read_bigrec_results(path: Path, catalogue: Catalogue) -> Predictions:
+    """Read a BIGRec result JSON: a list of {instruction, input, output, predict}.
+
+    `output` is the quoted target title; it is mapped to an item by the exact-title rule.
+    Example ids are `bigrec-<index>` (0-based position in the list).
+    """
+    path = _require_file(Path(path), "BIGRec result file")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise _fail(path, f"not valid JSON ({exc})") from exc
+    if not isinstance(data, list) or not data:
+        raise _fail(
+            path, "expected a non-empty JSON list of {instruction, input, output, predict} objects"
+        )
+    ids, targets, texts = [], [], []
+    for i, obj in enumerate(data):
+        if not isinstance(obj, dict):
+            raise _fail(path, f"expected an object, got {type(obj).__name__}", row=i)
+        for key in ("output", "predict"):
+            if key not in obj:
+                raise _fail(path, "missing", row=i, fld=key)
+        texts.append(_texts(path, obj["predict"], "predict", row=i))
+        targets.append(_target_from_title(path, catalogue, obj["output"], "output", row=i))
+        ids.append(f"bigrec-{i}")
+    return Predictions(path, "bigrec", ids, np.asarray(targets, dtype=np.int64), texts, None)
+
+
+def read_any_predictions(path: Path, catalogue: Catalogue, fmt: str = "auto") -> Predictions:
+    """`fmt`: "predictions", "bigrec", or "auto" (by content: a JSON list is BIGRec)."""
+    path = Path(path)
+    if fmt == "auto":
+        _require_file(path, "predictions file")
+        with open(path, encoding="utf-8") as f:
+            head = f.read(4096).lstrip()
+        fmt = "bigrec" if head.startswith("[") else "predictions"
+    if fmt == "bigrec":
+        return read_bigrec_results(path, catalogue)
+    if fmt == "predictions":
+        return read_predictions(path, catalogue)
+    raise ValueError(f"unknown predictions format {fmt!r} (expected auto, predictions or bigrec)")
+
+
+# --------------------------------------------------------------------------- examples
+
+
+@dataclass
+class Examples:
+    """Instruction examples (train/valid/test.jsonl): only the fields evaluation needs."""
+
+    path: Path
+    example_ids: list[str]
+    histories: list[list[int]]
+    targets: np.ndarray  # int64
+    timestamps: np.ndarray  # float64, NaN where null
+
+    def __len__(self) -> int:
+        return len(self.example_ids)
+
+
+def read_examples(path: Path, n_items: int) -> Examples:
+    """Read `train|valid|test.jsonl` (fields example_id, history_item_ids, target_item_id, timestamp)."""
+    path = _require_file(Path(path), "examples file")
+    ids, hists, targets, stamps = [], [], [], []
+    for n, obj in _read_jsonl(path):
+        eid = obj.get("example_id")
+        if not isinstance(eid, str):
+            raise _fail(path, f"expected a string, got {eid!r}", line=n, fld="example_id")
+        hist = obj.get("history_item_ids")
+        if not isinstance(hist, list) or not all(
+            isinstance(h, int) and not isinstance(h, bool) and 0 <= h < n_items for h in hist
+        ):
+            raise _fail(
+                path,
+                f"expected a list of item ids in 0..{n_items - 1}, got {hist!r:.80}",
+                line=n,
+                fld="history_item_ids",
+            )
+        target = obj.get("target_item_id")
+        if not isinstance(target, int) or isinstance(target, bool) or not 0 <= target < n_items:
+            raise _fail(
+                path,
+                f"expected an item id in 0..{n_items - 1}, got {target!r}",
+                line=n,
+                fld="target_item_id",
+            )
+        ts = obj.get("timestamp")
+        if ts is not None and (not isinstance(ts, int | float) or isinstance(ts, bool)):
+            raise _fail(path, f"expected Unix seconds or null, got {ts!r}", line=n, fld="timestamp")
+        ids.append(eid)
+        hists.append(hist)
+        targets.append(target)
+        stamps.append(np.nan if ts is None else float(ts))
+    if not ids:
+        raise _fail(path, "no examples")
+    return Examples(
+        path, ids, hists, np.asarray(targets, dtype=np.int64), np.asarray(stamps, dtype=np.float64)
+    )
+
+
+# --------------------------------------------------------------------------- external scores
+
+
+def read_external_scores(
+    path: Path, example_ids: list[str], n_items: int
+) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """Read a collaborative model's scores: parquet with columns example_id (str), item_id (int), score (float).
+
+    Returns {row index in `example_ids`: (item ids, scores)}. Every example must have at least one score;
+    items an example does not list get that example's lowest listed score (so they normalise to 0).
+    """
+    path = _require_file(Path(path), "score file")
+    try:
+        df = pl.read_parquet(path, columns=["example_id", "item_id", "score"])
+    except Exception as exc:
+        raise InputError(
+            f"{path}: expected parquet with columns example_id, item_id, score ({exc})"
+        ) from exc
+    if df["example_id"].dtype != pl.String:
+        raise _fail(path, f"expected strings, got {df['example_id'].dtype}", fld="example_id")
+    items = _int_column(path, df, "item_id")
+    bad = np.flatnonzero((items < 0) | (items >= n_items))
+    if bad.size:
+        raise _fail(
+            path,
+            f"expected an item id in 0..{n_items - 1}, got {items[bad[0]]}",
+            row=int(bad[0]),
+            fld="item_id",
+        )
+    scores = df["score"].cast(pl.Float32, strict=False)
+    bad_scores = (scores.is_null() | scores.is_nan()).arg_true()
+    if len(bad_scores):
+        raise _fail(path, "expected a number", row=int(bad_scores[0]), fld="score")
+    row_of = {eid: i for i, eid in enumerate(example_ids)}
+    rows = df["example_id"].replace_strict(row_of, default=-1, return_dtype=pl.Int64).to_numpy()
+    scores_np = scores.to_numpy()
+    keep = rows >= 0
+    order = np.argsort(rows[keep], kind="stable")
+    rows_k, items_k, scores_k = rows[keep][order], items[keep][order], scores_np[keep][order]
+    starts = np.searchsorted(rows_k, np.arange(len(example_ids) + 1))
+    out: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    for r in range(len(example_ids)):
+        a, b = starts[r], starts[r + 1]
+        if a == b:
+            raise _fail(path, f"no scores for example_id {example_ids[r]!r}", fld="example_id")
+        out[r] = (items_k[a:b], scores_k[a:b])
+    return out

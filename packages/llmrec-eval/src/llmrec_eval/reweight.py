@@ -1,0 +1,67 @@
+"""Item weights for BIGRec's re-weighting: popularity (all-time or recent) and external model scores."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from llmrec_eval.readers import Examples
+
+# BIGRec sweeps 0.00..0.99 by 0.01, then 1..99 (adjust_pda.py); "coarse" is 32 points over the same range.
+GAMMA_GRIDS: dict[str, list[float]] = {
+    "coarse": [round(0.05 * i, 2) for i in range(20)]
+    + [1, 1.5, 2, 3, 4, 5, 7, 10, 15, 20, 30, 50, 99],
+    "bigrec": [round(0.01 * i, 2) for i in range(100)] + [float(i) for i in range(1, 100)],
+}
+
+
+def minmax(x: np.ndarray) -> np.ndarray:
+    """Min-max normalise to [0, 1] (float32); a constant vector becomes zeros."""
+    x = np.asarray(x, dtype=np.float64)
+    span = x.max() - x.min()
+    return ((x - x.min()) / span if span > 0 else np.zeros_like(x)).astype(np.float32)
+
+
+def recent_window(
+    examples: Examples, *, fraction: float | None = 0.1, n_examples: int | None = None
+) -> np.ndarray:
+    """Row indices of the most recent training examples: the last `n_examples` (or `fraction` of
+    them) by target timestamp; examples without a timestamp keep their file order (ties too)."""
+    n = len(examples)
+    size = n_examples if n_examples is not None else round((fraction or 0.0) * n)
+    if not 1 <= size <= n:
+        raise ValueError(f"the recent window must hold 1..{n} training examples, got {size}")
+    ts = examples.timestamps
+    order = (
+        np.arange(n)
+        if np.isnan(ts).all()
+        else np.lexsort((np.arange(n), np.nan_to_num(ts, nan=-np.inf)))
+    )
+    return order[n - size :]
+
+
+def item_counts(examples: Examples, n_items: int, rows: np.ndarray | None = None) -> np.ndarray:
+    """How often each item is the target of the given training examples (each example is one
+    interaction; histories are not counted, they repeat across sliding windows)."""
+    targets = examples.targets if rows is None else examples.targets[rows]
+    return np.bincount(targets, minlength=n_items).astype(np.int64)
+
+
+def score_rows(
+    scores: dict[int, tuple[np.ndarray, np.ndarray]], n_items: int
+) -> Callable[[np.ndarray], np.ndarray]:
+    """Per-example weights from a collaborative model's scores, min-max normalised per example;
+    items an example does not list get its lowest listed score."""
+
+    def rows(indices: np.ndarray) -> np.ndarray:
+        out = np.empty((len(indices), n_items), dtype=np.float32)
+        for i, r in enumerate(indices.tolist()):
+            items, vals = scores[r]
+            lo, hi = float(vals.min()), float(vals.max())
+            out[i] = 0.0
+            if hi > lo:
+                out[i, items] = (vals - lo) / (hi - lo)
+        return out
+
+    return rows
