@@ -64,7 +64,7 @@ class ItemSpace:
         members = members[np.argsort(self.canonical[members], kind="stable")]
         self.has_duplicates = members.size > 0
         self._members = members
-        self._starts = np.flatnonzero(np.r_[True, np.diff(self.canonical[members]) != 0])
+        self._starts = np.flatnonzero(np.diff(self.canonical[members], prepend=-1) != 0)
         self._dup_canon = self.canonical[members][self._starts]
         self._noncanonical = ids[self.canonical != ids]
 
@@ -171,9 +171,7 @@ def smallest_k(scores: np.ndarray, k: int) -> np.ndarray:
     for r in range(b):
         blocks = np.flatnonzero(mins[r] <= bound[r])
         idx = (blocks[:, None] * bs + offsets).ravel()
-        idx = idx[idx < n]
-        if nb * bs < n and blocks[-1] == nb:
-            idx = np.concatenate([idx, np.arange(nb * bs, n)])
+        idx = idx[idx < n]  # the last block may be the short tail
         vals = scores[r, idx]
         keep = vals <= bound[r]
         idx, vals = idx[keep], vals[keep]

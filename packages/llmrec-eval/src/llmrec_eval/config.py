@@ -136,10 +136,11 @@ class EvaluateConfig(ReweightOptions, MetricsOptions):
         metadata=_help("Distance between text and item vectors: l2 (BIGRec) or cosine."),
     )
     fusion: Fusion = field(
-        default="first",
+        default="interleave",
         metadata=_help(
-            "Several generated texts per example: 'first' grounds only the first (BIGRec); "
-            "'min' min distance; 'interleave' round-robin of each text's ranking; 'rrf' "
+            "Several generated texts per example: 'interleave' (default, best measured) takes "
+            "each text's nearest items round-robin, best text first; 'first' grounds only the first "
+            "text (BIGRec's rule: use it to reproduce BIGRec); 'min' min distance over texts; 'rrf' "
             "reciprocal-rank fusion.",
         ),
     )

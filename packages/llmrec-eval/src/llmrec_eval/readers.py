@@ -14,7 +14,7 @@ import numpy as np
 import polars as pl
 
 from llmrec_eval._io import sha256_file
-from llmrec_eval._titles import TitleIndex, loose_key
+from llmrec_eval._titles import TitleIndex, clean_title, loose_key
 
 
 class InputError(ValueError):
@@ -254,7 +254,11 @@ def _target_from_title(path: Path, cat: Catalogue, title: Any, fld: str, **where
     item = cat.index.lookup(title)
     if item is None:
         raise _fail(
-            path, f"target title {title!r} is not in the catalogue {cat.path}", fld=fld, **where
+            path,
+            f"target title {clean_title(title)!r} is not in the catalogue {cat.path} "
+            "(no exact or case-insensitive title match)",
+            fld=fld,
+            **where,
         )
     return item
 

@@ -1,0 +1,220 @@
+"""Every bad input gives a clear error naming the file, the line/row and the field."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import polars as pl
+import pytest
+from conftest import write_catalogue, write_jsonl
+from llmrec_eval import (
+    EvaluateConfig,
+    InputError,
+    evaluate,
+    read_bigrec_results,
+    read_examples,
+    read_item_embeddings,
+    read_items,
+    read_predictions,
+)
+from llmrec_eval._embed import EmbeddingModelError
+from llmrec_eval.grounding import build_queries
+
+TITLES = ["Heat (1995)", "Casino (1995)", "Fargo (1996)", "Emma (1996)", "Emma (1996)"]
+
+
+@pytest.fixture
+def cat(tmp_path):
+    vectors = np.eye(5, 4, dtype=np.float32) + 0.01
+    items, emb = write_catalogue(tmp_path, TITLES, vectors, canonical=[0, 1, 2, 3, 3])
+    return items, emb
+
+
+def test_reads_a_valid_catalogue(cat):
+    catalogue = read_items(cat[0])
+    assert catalogue.n_items == 5 and catalogue.n_groups == 4
+    assert catalogue.index.lookup('  "Fargo (1996)" ') == 2
+    assert catalogue.index.lookup("fargo  (1996)") == 2  # case/whitespace fallback
+    assert catalogue.index.lookup('"Emma (1996)"') == 3  # duplicates resolve to the canonical item
+    assert catalogue.index.lookup("Fargo") is None
+    emb = read_item_embeddings(cat[1], catalogue)
+    assert emb.vectors.shape == (5, 4) and emb.model.endswith("all-MiniLM-L6-v2")
+
+
+def test_predictions_missing_field(cat, tmp_path):
+    catalogue = read_items(cat[0])
+    path = write_jsonl(
+        tmp_path / "p.jsonl",
+        [
+            {"example_id": "a", "target_item_id": 1, "predictions": ['"Heat (1995)"']},
+            {"example_id": "b", "target_item_id": 1},
+        ],
+    )
+    with pytest.raises(InputError, match=r"p.jsonl, line 2, field 'predictions': missing"):
+        read_predictions(path, catalogue)
+
+
+def test_predictions_empty_list(cat, tmp_path):
+    catalogue = read_items(cat[0])
+    path = write_jsonl(
+        tmp_path / "p.jsonl", [{"example_id": "a", "target_item_id": 1, "predictions": []}]
+    )
+    with pytest.raises(InputError, match=r"line 1, field 'predictions': empty list"):
+        read_predictions(path, catalogue)
+
+
+def test_predictions_bad_target(cat, tmp_path):
+    catalogue = read_items(cat[0])
+    path = write_jsonl(
+        tmp_path / "p.jsonl", [{"example_id": "a", "target_item_id": 9, "predictions": ["x"]}]
+    )
+    with pytest.raises(
+        InputError, match=r"line 1, field 'target_item_id': expected an item id in 0..4, got 9"
+    ):
+        read_predictions(path, catalogue)
+    path = write_jsonl(
+        tmp_path / "q.jsonl",
+        [
+            {
+                "example_id": "a",
+                "target_item_id": None,
+                "target_title": "Nope (2001)",
+                "predictions": ["x"],
+            }
+        ],
+    )
+    with pytest.raises(
+        InputError,
+        match=r"field 'target_title': target title 'Nope \(2001\)' is not in the catalogue",
+    ):
+        read_predictions(path, catalogue)
+
+
+def test_predictions_not_json(cat, tmp_path):
+    path = tmp_path / "p.jsonl"
+    path.write_text('{"example_id": "a"\n')
+    with pytest.raises(InputError, match=r"p.jsonl, line 1: not valid JSON"):
+        read_predictions(path, read_items(cat[0]))
+
+
+def test_bigrec_target_not_in_catalogue(cat, tmp_path):
+    path = tmp_path / "result.json"
+    path.write_text(
+        json.dumps(
+            [
+                {
+                    "instruction": "i",
+                    "input": "x",
+                    "output": '"Heat (1995)"',
+                    "predict": ['"Fargo (1996)"'],
+                },
+                {
+                    "instruction": "i",
+                    "input": "x",
+                    "output": '"Jaws (1975)"',
+                    "predict": ['"Fargo (1996)"'],
+                },
+            ]
+        )
+    )
+    with pytest.raises(
+        InputError,
+        match=r"result.json, row 1, field 'output': target title 'Jaws \(1975\)\' is not in the catalogue",
+    ):
+        read_bigrec_results(path, read_items(cat[0]))
+
+
+def test_bigrec_missing_field_and_empty_predict(cat, tmp_path):
+    catalogue = read_items(cat[0])
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps([{"instruction": "i", "input": "x", "output": '"Heat (1995)"'}]))
+    with pytest.raises(InputError, match=r"row 0, field 'predict': missing"):
+        read_bigrec_results(path, catalogue)
+    path.write_text(
+        json.dumps([{"instruction": "i", "input": "x", "output": '"Heat (1995)"', "predict": []}])
+    )
+    with pytest.raises(InputError, match=r"row 0, field 'predict': empty list"):
+        read_bigrec_results(path, catalogue)
+    path.write_text(json.dumps({"not": "a list"}))
+    with pytest.raises(InputError, match="expected a non-empty JSON list"):
+        read_bigrec_results(path, catalogue)
+
+
+def test_items_errors(tmp_path):
+    pl.DataFrame({"item_id": [0, 2], "title": ["a", "b"]}).write_parquet(tmp_path / "a.parquet")
+    with pytest.raises(
+        InputError, match=r"a.parquet, row 1, field 'item_id': expected item_id == row index"
+    ):
+        read_items(tmp_path / "a.parquet")
+    pl.DataFrame({"item_id": [0, 1]}).write_parquet(tmp_path / "b.parquet")
+    with pytest.raises(InputError, match=r"b.parquet: missing column 'title'"):
+        read_items(tmp_path / "b.parquet")
+    pl.DataFrame({"item_id": [0, 1], "title": ["a", None]}).write_parquet(tmp_path / "c.parquet")
+    with pytest.raises(InputError, match=r"row 1, field 'title': expected a title, got null"):
+        read_items(tmp_path / "c.parquet")
+    with pytest.raises(InputError, match="items file not found"):
+        read_items(tmp_path / "missing.parquet")
+
+
+def test_embeddings_for_another_catalogue(cat, tmp_path):
+    other, _ = write_catalogue(tmp_path / "other", TITLES[:3], np.eye(3, dtype=np.float32))
+    with pytest.raises(InputError, match="5 rows, but the catalogue"):
+        read_item_embeddings(cat[1], read_items(other))
+
+
+def test_embedding_model_mismatch(cat):
+    catalogue = read_items(cat[0])
+    emb = read_item_embeddings(cat[1], catalogue)
+    with pytest.raises(
+        EmbeddingModelError, match="computed with 'sentence-transformers/all-MiniLM-L6-v2'"
+    ):
+        build_queries([["something generated"]], catalogue, emb, model="BAAI/bge-small-en-v1.5")
+
+
+def test_embedding_dimension_mismatch(tmp_path):
+    # the recorded model is MiniLM (384-dim), but these "item embeddings" are 4-dim
+    items, emb_path = write_catalogue(tmp_path, TITLES, np.eye(5, 4, dtype=np.float32))
+    catalogue = read_items(items)
+    with pytest.raises(
+        EmbeddingModelError, match="384-dim vectors, but the item embeddings are 4-dim"
+    ):
+        build_queries([["not a title"]], catalogue, read_item_embeddings(emb_path, catalogue))
+
+
+def test_examples_errors(tmp_path):
+    path = write_jsonl(
+        tmp_path / "test.jsonl",
+        [
+            {"example_id": "t1", "history_item_ids": [0, 1], "target_item_id": 2, "timestamp": 5},
+            {"example_id": "t2", "history_item_ids": [0, "x"], "target_item_id": 2, "timestamp": 5},
+        ],
+    )
+    with pytest.raises(InputError, match=r"test.jsonl, line 2, field 'history_item_ids'"):
+        read_examples(path, 5)
+    ok = read_examples(
+        write_jsonl(
+            tmp_path / "ok.jsonl",
+            [{"example_id": "t1", "history_item_ids": [0], "target_item_id": 2, "timestamp": None}],
+        ),
+        5,
+    )
+    assert np.isnan(ok.timestamps[0])
+
+
+def test_reweighting_needs_validation(cat, tmp_path):
+    preds = write_jsonl(
+        tmp_path / "p.jsonl",
+        [{"example_id": "a", "target_item_id": 1, "predictions": ['"Heat (1995)"']}],
+    )
+    with pytest.raises(InputError, match="--valid-predictions"):
+        evaluate(
+            EvaluateConfig(
+                predictions=preds,
+                items=cat[0],
+                embeddings=cat[1],
+                out=tmp_path / "o",
+                reweight="popularity",
+            )
+        )
+    assert not (tmp_path / "o" / "metrics.json").exists()

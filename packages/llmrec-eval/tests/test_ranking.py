@@ -1,0 +1,196 @@
+"""The numpy ranking engine: ties, duplicates, top-K, chunking, fusion and re-weighting."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from llmrec_eval import ItemSpace, QuerySet, Ranker, Weighting
+from llmrec_eval._ranking import smallest_k, target_ranks
+
+
+def _queries(vectors, forced=None, slots=None):
+    vectors = np.asarray(vectors, dtype=np.float32)
+    n = len(vectors)
+    return QuerySet(
+        vectors,
+        np.arange(n)[:, None] if slots is None else np.asarray(slots),
+        np.full(n, -1) if forced is None else np.asarray(forced),
+    )
+
+
+LINE = np.array([[0.0], [1.0], [2.0], [3.0], [4.0]], dtype=np.float32)  # items on a line
+
+
+def test_l2_ranks_by_distance():
+    space = ItemSpace(LINE, np.arange(5))
+    ranks, top = Ranker(space).run(_queries([[2.2], [0.0]]), np.array([4, 1]), top_n=3)
+    # query 2.2: order 2, 3, 1, 4, 0 -> item 4 has rank 3; query 0: item 1 has rank 1
+    assert ranks[0].tolist() == [3, 1]
+    assert top.tolist() == [[2, 3, 1], [0, 1, 2]]
+
+
+def test_ties_go_to_the_smaller_item_id():
+    space = ItemSpace(LINE, np.arange(5))
+    # query 1.5 is equally far from items 1 and 2
+    ranks, top = Ranker(space).run(_queries([[1.5], [1.5]]), np.array([1, 2]), top_n=2)
+    assert ranks[0].tolist() == [0, 1]
+    assert top[0].tolist() == [1, 2]
+
+
+def test_duplicates_collapse_to_one_entry():
+    # items 1 and 3 form one group (canonical 1): the group scores as its closest member (3)
+    space = ItemSpace(LINE, np.array([0, 1, 2, 1, 4]))
+    ranks, top = Ranker(space).run(_queries([[3.1]]), np.array([1]), top_n=4)
+    assert top[0].tolist() == [
+        1,
+        4,
+        2,
+        0,
+    ]  # group {1,3} first (member 3 is closest); 3 never listed
+    assert ranks[0].tolist() == [0]
+
+
+def test_forced_exact_item_is_rank_zero_even_when_not_nearest():
+    space = ItemSpace(LINE, np.arange(5))
+    q = _queries([[0.0]], forced=[3])  # exact title of item 3, vector elsewhere
+    ranks, top = Ranker(space).run(q, np.array([3]), top_n=2)
+    assert ranks[0, 0] == 0 and top[0, 0] == 3
+
+
+def test_cosine():
+    items = np.array([[1, 0], [0, 1], [1, 1], [-1, 0]], dtype=np.float32)
+    space = ItemSpace(items, np.arange(4), "cosine")
+    _, top = Ranker(space).run(_queries([[2.0, 0.1]]), np.array([0]), top_n=4)
+    assert top[0].tolist() == [0, 2, 1, 3]
+
+
+@given(st.integers(1, 60), st.integers(1, 400), st.integers(0, 3), st.integers(0, 10_000))
+@settings(max_examples=60, deadline=None)
+def test_smallest_k_matches_a_stable_sort(k, n, n_distinct, seed):
+    rng = np.random.default_rng(seed)
+    # few distinct values force many ties
+    scores = (
+        rng.integers(0, n_distinct + 2, size=(3, n)).astype(np.float32)
+        if n_distinct
+        else rng.random((3, n), dtype=np.float32)
+    )
+    expected = np.argsort(scores, axis=1, kind="stable")[:, : min(k, n)]
+    assert np.array_equal(smallest_k(scores, k), expected)
+    targets = rng.integers(0, n, size=3)
+    full = np.argsort(np.argsort(scores, axis=1, kind="stable"), axis=1, kind="stable")
+    assert target_ranks(scores, targets).tolist() == full[np.arange(3), targets].tolist()
+
+
+def test_smallest_k_large_rows():
+    rng = np.random.default_rng(1)
+    scores = rng.random((4, 100_003), dtype=np.float32)
+    assert np.array_equal(smallest_k(scores, 50), np.argsort(scores, axis=1, kind="stable")[:, :50])
+
+
+def test_chunking_does_not_change_results():
+    rng = np.random.default_rng(2)
+    items = rng.normal(size=(500, 8)).astype(np.float32)
+    space = ItemSpace(items, np.arange(500))
+    q = _queries(rng.normal(size=(37, 8)))
+    targets = rng.integers(0, 500, size=37)
+    big = Ranker(space).run(q, targets, top_n=20)
+    small = Ranker(space, chunk_elems=600).run(q, targets, top_n=20)  # one example per chunk
+    assert np.array_equal(big[0], small[0]) and np.array_equal(big[1], small[1])
+
+
+def _two_text_queries():
+    # example 0 has texts A (near item 0) and B (near item 4); example 1 has only text A
+    vectors = np.array([[0.25], [3.75]], dtype=np.float32)
+    return QuerySet(vectors, np.array([[0, 1], [0, -1]]), np.array([-1, -1]))
+
+
+def test_fusion_first_min_interleave_rrf():
+    space = ItemSpace(LINE, np.arange(5))
+    q = _two_text_queries()
+    tops = {
+        f: Ranker(space, fusion=f, depth=5).run(q, np.array([4, 4]), top_n=5)[1]
+        for f in ("first", "min", "interleave", "rrf")
+    }
+    assert tops["first"][0].tolist() == [0, 1, 2, 3, 4]
+    assert tops["min"][0].tolist() == [0, 4, 1, 3, 2]  # distances .25 .75 1.75 .75 .25 (ties by id)
+    assert tops["interleave"][0].tolist() == [0, 4, 1, 3, 2]  # A1 B1 A2 B2 A3(=2) ...
+    assert tops["rrf"][0].tolist() == [0, 4, 1, 3, 2]
+    for f, top in tops.items():  # a single text: every fusion is that text's ranking
+        assert top[1].tolist() == [0, 1, 2, 3, 4], f
+    ranks = Ranker(space, fusion="interleave", depth=5).run(q, np.array([4, 2]))[0][0]
+    assert ranks.tolist() == [1, 2]
+
+
+def test_interleave_rank_beyond_the_fusion_depth():
+    rng = np.random.default_rng(3)
+    items = rng.normal(size=(300, 4)).astype(np.float32)
+    space = ItemSpace(items, np.arange(300))
+    q = QuerySet(rng.normal(size=(2, 4)).astype(np.float32), np.array([[0, 1]]), np.array([-1, -1]))
+    _ranks, top = Ranker(space, fusion="interleave", depth=10).run(q, np.arange(1), top_n=10)
+    full_top = Ranker(space, fusion="interleave", depth=10).run(q, np.array([top[0, 3]]), top_n=0)[
+        0
+    ]
+    assert full_top[0, 0] == 3  # a listed item's rank is its list position
+    all_ranks = np.array(
+        [
+            Ranker(space, fusion="interleave", depth=10).run(q, np.array([t]))[0][0, 0]
+            for t in range(300)
+        ]
+    )
+    assert sorted(all_ranks.tolist()) == list(range(300))  # every item a distinct rank
+
+
+def test_reweighting_matches_the_formula():
+    rng = np.random.default_rng(4)
+    items = rng.normal(size=(50, 3)).astype(np.float32)
+    queries = rng.normal(size=(6, 3)).astype(np.float32)
+    w = rng.random(50).astype(np.float32)
+    gamma = 2.5
+    d = np.sqrt(((queries[:, None, :] - items[None]) ** 2).sum(-1))
+    dn = (d - d.min(1, keepdims=True)) / (d.max(1, keepdims=True) - d.min(1, keepdims=True))
+    expected_scores = dn * (1 + w) ** (-gamma)
+    targets = rng.integers(0, 50, size=6)
+    expected = [
+        int(np.sum(expected_scores[i] < expected_scores[i, t])) for i, t in enumerate(targets)
+    ]
+    space = ItemSpace(items, np.arange(50))
+    ranks, top = Ranker(space).run(
+        _queries(queries), targets, weighting=Weighting(item=w), gammas=[0.0, gamma], top_n=5
+    )
+    assert ranks[1].tolist() == expected
+    assert top.tolist() == np.argsort(expected_scores, axis=1, kind="stable")[:, :5].tolist()
+    plain = [int(np.sum(d[i] < d[i, t])) for i, t in enumerate(targets)]
+    assert ranks[0].tolist() == plain  # gamma 0: min-max keeps the distance order
+
+
+def test_per_example_weights():
+    space = ItemSpace(LINE, np.arange(5))
+    rows = np.array([[0, 0, 0, 0, 1.0]], dtype=np.float32)
+    ranks, _ = Ranker(space).run(
+        _queries([[0.0]]),
+        np.array([4]),
+        weighting=Weighting(rows=lambda idx: rows[idx]),
+        gammas=[99.0],
+    )
+    # the nearest item has normalised distance 0 whatever the weights (BIGRec's formula keeps it
+    # first); a huge gamma moves the heavily weighted far item 4 from rank 4 to right behind it
+    assert ranks[0, 0] == 1
+
+
+def test_static_scores_and_exclusion():
+    space = ItemSpace(np.zeros((5, 1), dtype=np.float32), np.array([0, 1, 2, 1, 4]))
+    pop = np.array([5.0, 1.0, 3.0, 9.0, 3.0])
+    ranks, top = Ranker(space).run_static(
+        -pop, np.array([2, 4]), top_n=3, exclude=[np.array([1]), np.array([], dtype=np.int64)]
+    )
+    assert top.tolist() == [[0, 2, 4], [1, 0, 2]]  # group {1,3} scores 9; ties 2/4 by id
+    assert ranks.tolist() == [1, 3]
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="distance"):
+        ItemSpace(LINE, np.arange(5), "dot")
+    with pytest.raises(ValueError, match="fusion"):
+        Ranker(ItemSpace(LINE, np.arange(5)), fusion="mean")
