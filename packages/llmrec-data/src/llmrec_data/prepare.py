@@ -143,9 +143,12 @@ def _preset(name: str) -> Preset:
 def prepare(config: PrepareConfig) -> PrepareResult:
     """Run the whole preparation and write the contract files into `config.out`."""
     started = time.perf_counter()
+    timings: dict[str, float] = {}
+    lap = _Lap(timings)
     preset = _preset(config.dataset)
     settings = resolve_settings(config, preset)
     raw = read_raw(config, settings)
+    lap("read")
     skipped: Counter[str] = Counter(raw.skipped)
 
     items, interactions = build_catalogue(
@@ -154,6 +157,7 @@ def prepare(config: PrepareConfig) -> PrepareResult:
         drop_unknown_items=settings.drop_unknown_items,
         skipped=skipped,
     )
+    lap("catalogue")
     has_time = interactions["timestamp"].null_count() == 0
     split = (
         settings.split if settings.split != "auto" else ("time" if has_time else "leave-last-out")
@@ -181,8 +185,12 @@ def prepare(config: PrepareConfig) -> PrepareResult:
     examples = _examples.assign_splits(
         examples, split=split, train_ratio=settings.train_ratio, valid_ratio=settings.valid_ratio
     )
-    popularity = _examples.training_popularity(sequences, examples, settings.max_history)
+    lap("windows and splits")
+    popularity = _examples.training_popularity(
+        sequences, examples, settings.max_history, items.height
+    )
     items = finish_catalogue(items, popularity)
+    lap("popularity and duplicates")
 
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -211,6 +219,7 @@ def prepare(config: PrepareConfig) -> PrepareResult:
             prompt=prompt,
             max_history=settings.max_history,
         )
+        lap(f"write {name}.jsonl")
 
     manifest = {
         "stage": "llmrec-data prepare",
@@ -238,6 +247,7 @@ def prepare(config: PrepareConfig) -> PrepareResult:
         "skipped": dict(sorted(skipped.items())),
         "versions": _versions(),
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "timings_s": timings,
         "wall_time_s": round(time.perf_counter() - started, 3),
     }
     write_json(out / "manifest.json", manifest)
@@ -251,6 +261,19 @@ def prepare(config: PrepareConfig) -> PrepareResult:
         skipped=dict(skipped),
         manifest=manifest,
     )
+
+
+class _Lap:
+    """Record the seconds since the previous lap under a stage name (reported in the manifest)."""
+
+    def __init__(self, timings: dict[str, float]) -> None:
+        self.timings = timings
+        self.last = time.perf_counter()
+
+    def __call__(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.timings[stage] = round(now - self.last, 3)
+        self.last = now
 
 
 def _jsonable(value: Any) -> Any:
