@@ -198,7 +198,7 @@ def write_examples_jsonl(
     users: pl.DataFrame,
     prompt: Prompt,
     max_history: int,
-    chunk_rows: int = 250_000,
+    chunk_rows: int = 100_000,
 ) -> None:
     """Write examples as JSON lines, one object per line, fields in contract order.
 
