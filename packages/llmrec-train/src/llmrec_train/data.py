@@ -1,0 +1,111 @@
+"""Readers for the contract files this package consumes (see docs/contracts.md).
+
+Only the fields training and generation need are validated: `example_id`, `instruction`, `input`,
+`output` for examples (so any instruction task with those fields works, e.g. interest summaries),
+and `item_id`, `title` for the item catalogue.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REQUIRED_FIELDS = ("example_id", "instruction", "input", "output")
+
+
+class ContractError(ValueError):
+    """An input file does not follow docs/contracts.md."""
+
+
+@dataclass(frozen=True)
+class Example:
+    """One instruction example. `raw` keeps the whole JSON row (targets are copied to predictions)."""
+
+    example_id: str
+    instruction: str
+    input: str
+    output: str
+    raw: dict[str, Any]
+
+
+def read_examples(path: Path, *, require_output: bool = True) -> list[Example]:
+    """Read a contract JSONL file; fail naming the file, 1-based line and field on bad input."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: examples file not found")
+    examples: list[Example] = []
+    seen: set[str] = set()
+    with path.open(encoding="utf-8") as f:
+        for line_no, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise ContractError(f"{path}:{line_no}: not valid JSON ({e.msg})") from e
+            if not isinstance(row, dict):
+                raise ContractError(
+                    f"{path}:{line_no}: expected a JSON object, got {type(row).__name__}"
+                )
+            fields = REQUIRED_FIELDS if require_output else REQUIRED_FIELDS[:3]
+            for field in fields:
+                if field not in row:
+                    raise ContractError(f"{path}:{line_no}: missing field {field!r}")
+                if not isinstance(row[field], str):
+                    raise ContractError(
+                        f"{path}:{line_no}: field {field!r} must be a string, "
+                        f"got {type(row[field]).__name__}"
+                    )
+            if row["example_id"] in seen:
+                raise ContractError(f"{path}:{line_no}: duplicate example_id {row['example_id']!r}")
+            seen.add(row["example_id"])
+            examples.append(
+                Example(
+                    example_id=row["example_id"],
+                    instruction=row["instruction"],
+                    input=row["input"],
+                    output=row.get("output", ""),
+                    raw=row,
+                )
+            )
+    return examples
+
+
+def sample_examples(examples: list[Example], n: int, seed: int) -> list[Example]:
+    """`n` examples shuffled with `seed` (BIGRec's `--sample`); n < 0 or n >= len keeps all, shuffled."""
+    rng = random.Random(seed)
+    order = list(range(len(examples)))
+    rng.shuffle(order)
+    if 0 <= n < len(order):
+        order = order[:n]
+    return [examples[i] for i in order]
+
+
+def read_item_titles(path: Path) -> dict[int, str]:
+    """`item_id -> title` from `items.parquet`; fails naming the 0-based row and field."""
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: items file not found")
+    table = pq.read_table(path)
+    for column in ("item_id", "title"):
+        if column not in table.column_names:
+            raise ContractError(f"{path}: missing column {column!r} (have {table.column_names})")
+    ids = table.column("item_id").to_pylist()
+    titles = table.column("title").to_pylist()
+    out: dict[int, str] = {}
+    for row, (item_id, title) in enumerate(zip(ids, titles, strict=True)):
+        if not isinstance(item_id, int):
+            raise ContractError(f"{path}: row {row}: item_id must be an integer, got {item_id!r}")
+        if not isinstance(title, str) or not title.strip():
+            raise ContractError(
+                f"{path}: row {row}: title must be a non-empty string, got {title!r}"
+            )
+        out[item_id] = title
+    if not out:
+        raise ContractError(f"{path}: the item catalogue is empty")
+    return out

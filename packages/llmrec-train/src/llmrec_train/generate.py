@@ -1,0 +1,238 @@
+"""Batched generation over contract examples: greedy, sampling or beam search, optionally constrained to
+catalogue titles; writes predictions.jsonl and predictions.meta.json (docs/contracts.md)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm.auto import tqdm
+
+from llmrec_train._io import atomic_write_json, atomic_write_jsonl, package_versions, sha256_file
+from llmrec_train.config import GenerateConfig
+from llmrec_train.constrained import TitleTrie, TrieLogitsProcessor
+from llmrec_train.data import Example, read_examples, read_item_titles
+from llmrec_train.models import (
+    bf16_supported,
+    default_device,
+    load_model,
+    load_tokenizer,
+    resolve_model,
+)
+from llmrec_train.templates import PromptBuilder
+from llmrec_train.train import ADAPTER_META
+
+log = logging.getLogger(__name__)
+
+
+class Generator:
+    """A loaded model (with or without a LoRA adapter) and its prompt builder, ready to answer examples."""
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        adapter: Path | None = None,
+        template: str | None = None,
+        prompt_format: str | None = None,
+        quantization: str = "none",
+        bf16: bool | None = None,
+    ) -> None:
+        trained: dict[str, Any] = {}
+        if adapter is not None:
+            meta = Path(adapter) / ADAPTER_META
+            if not (Path(adapter) / "adapter_config.json").is_file():
+                raise FileNotFoundError(
+                    f"{adapter}: not a PEFT adapter folder (no adapter_config.json)"
+                )
+            if meta.is_file():
+                trained = json.loads(meta.read_text(encoding="utf-8"))
+        self.template = template or trained.get("template", "basic")
+        self.prompt_format = prompt_format or trained.get("prompt_format", "auto")
+        self.model_path = resolve_model(model)
+        self.tokenizer = load_tokenizer(self.model_path)
+        self.tokenizer.padding_side = "left"
+        self.builder = PromptBuilder(self.tokenizer, self.template, self.prompt_format)
+        self.device = default_device()
+        use_bf16 = bf16_supported(self.device) if bf16 is None else bf16
+        self.dtype = torch.bfloat16 if use_bf16 else torch.float32
+        net = load_model(
+            self.model_path, dtype=self.dtype, quantization=quantization, device=self.device
+        )
+        if adapter is not None:
+            from peft import PeftModel
+
+            net = PeftModel.from_pretrained(net, str(adapter))
+        self.model = net.eval()
+        self.end_ids = sorted({*self.builder.stop_token_ids, self.tokenizer.pad_token_id})
+
+    def generate(
+        self,
+        examples: list[Example],
+        *,
+        decoding: str = "beam",
+        num_beams: int = 4,
+        num_return_sequences: int = 4,
+        max_new_tokens: int = 64,
+        temperature: float = 1.0,
+        top_p: float = 1.0,
+        top_k: int = 50,
+        trie: TitleTrie | None = None,
+        batch_size: int = 16,
+        seed: int = 0,
+        progress: bool = True,
+    ) -> list[tuple[list[str], list[float]]]:
+        """Per example: (texts best first, length-normalised log-probabilities), in input order."""
+        from transformers import GenerationConfig, set_seed
+
+        set_seed(seed)
+        if trie is not None:
+            # Every title must be able to finish: room for the longest one.
+            max_new_tokens = trie.max_depth
+        gen_config = GenerationConfig(
+            max_new_tokens=max_new_tokens,
+            do_sample=decoding == "sample",
+            num_beams=num_beams if decoding == "beam" else 1,
+            num_return_sequences=num_return_sequences,
+            temperature=temperature if decoding == "sample" else None,
+            top_p=top_p if decoding == "sample" else None,
+            top_k=(top_k or None) if decoding == "sample" else None,
+            early_stopping=True if decoding == "beam" else None,
+            length_penalty=1.0,
+            eos_token_id=self.builder.stop_token_ids,
+            pad_token_id=self.tokenizer.pad_token_id,
+            return_dict_in_generate=True,
+            output_scores=decoding == "beam",
+            output_logits=decoding != "beam",
+            use_cache=True,
+        )
+        prompts = [self.builder.encode_prompt(ex.instruction, ex.input) for ex in examples]
+        # Longest first, so each batch holds prompts of similar length (little padding); order restored after.
+        order = sorted(range(len(prompts)), key=lambda i: -len(prompts[i]))
+        results: list[tuple[list[str], list[float]] | None] = [None] * len(prompts)
+        bar = tqdm(total=len(prompts), desc="generating", unit="prompt", disable=not progress)
+        for start in range(0, len(order), batch_size):
+            idx = order[start : start + batch_size]
+            batch = self.tokenizer.pad(
+                {"input_ids": [prompts[i] for i in idx]}, return_tensors="pt"
+            )
+            input_ids = batch["input_ids"].to(self.device)
+            attention_mask = batch["attention_mask"].to(self.device)
+            processors = []
+            if trie is not None:
+                processors.append(TrieLogitsProcessor(trie, input_ids.shape[1], self.end_ids))
+            with torch.inference_mode():
+                out = self.model.generate(
+                    input_ids=input_ids,
+                    attention_mask=attention_mask,
+                    generation_config=gen_config,
+                    logits_processor=processors or None,
+                )
+            new_tokens = out.sequences[:, input_ids.shape[1] :]
+            scores = self._sequence_scores(out, new_tokens, decoding)
+            texts = [self.builder.decode_completion(row) for row in new_tokens.tolist()]
+            for j, i in enumerate(idx):
+                sl = slice(j * num_return_sequences, (j + 1) * num_return_sequences)
+                results[i] = (texts[sl], scores[sl])
+            bar.update(len(idx))
+        bar.close()
+        return [r for r in results if r is not None]
+
+    def _sequence_scores(self, out: Any, new_tokens: torch.Tensor, decoding: str) -> list[float]:
+        if decoding == "beam":
+            # HF beam search: sum of token log-probs / generated length (length_penalty=1.0).
+            return [float(s) for s in out.sequences_scores]
+        # Greedy / sampling: mean log-probability of the generated tokens under the model, up to the stop token.
+        logits = torch.stack(out.logits, dim=1).float()  # [rows, steps, vocab]
+        logp = torch.log_softmax(logits, dim=-1).gather(-1, new_tokens.unsqueeze(-1)).squeeze(-1)
+        is_end = torch.isin(
+            new_tokens, torch.tensor(self.builder.stop_token_ids, device=new_tokens.device)
+        )
+        # keep tokens up to and including the first stop token
+        keep = (is_end.cumsum(dim=1) - is_end.long()) == 0
+        lengths = keep.sum(dim=1).clamp(min=1)
+        return [float(x) for x in (logp * keep).sum(dim=1) / lengths]
+
+
+def generate(config: GenerateConfig) -> Path:
+    """Run `llmrec-train generate`; returns the predictions path."""
+    started = time.time()
+    examples = read_examples(config.examples, require_output=False)
+    if not examples:
+        raise ValueError(f"{config.examples}: no examples to generate for")
+    if config.n >= 0:
+        examples = examples[: config.n]
+    titles = read_item_titles(config.items) if config.constrained and config.items else None
+    gen = Generator(
+        config.model,
+        adapter=config.adapter,
+        template=config.template,
+        prompt_format=config.prompt_format,
+        quantization=config.quantization,
+        bf16=config.bf16,
+    )
+    trie = None
+    if titles is not None:
+        trie = TitleTrie.from_titles(titles.values(), gen.builder)
+        if trie.n_sequences < (config.num_return_sequences or 1):
+            raise ValueError(
+                f"{config.items}: {trie.n_sequences} distinct titles, fewer than "
+                f"num_return_sequences={config.num_return_sequences}"
+            )
+    t0 = time.perf_counter()
+    outputs = gen.generate(
+        examples,
+        decoding=config.decoding,
+        num_beams=config.num_beams,
+        num_return_sequences=config.num_return_sequences or 1,
+        max_new_tokens=config.max_new_tokens,
+        temperature=config.temperature,
+        top_p=config.top_p,
+        top_k=config.top_k,
+        trie=trie,
+        batch_size=config.batch_size,
+        seed=config.seed,
+    )
+    seconds = time.perf_counter() - t0
+    rows = [
+        {
+            "example_id": ex.example_id,
+            "target_item_id": ex.raw.get("target_item_id"),
+            "target_title": ex.raw.get("target_title"),
+            "predictions": texts,
+            "scores": scores,
+        }
+        for ex, (texts, scores) in zip(examples, outputs, strict=True)
+    ]
+    atomic_write_jsonl(config.out, rows)
+    meta = {
+        "model": config.model,
+        "adapter": str(config.adapter) if config.adapter is not None else None,
+        "decoding": config.decoding,
+        "num_beams": config.num_beams,
+        "num_return_sequences": config.num_return_sequences,
+        "constrained": config.constrained,
+        "max_new_tokens": trie.max_depth if trie is not None else config.max_new_tokens,
+        "temperature": config.temperature if config.decoding == "sample" else None,
+        "top_p": config.top_p if config.decoding == "sample" else None,
+        "top_k": config.top_k if config.decoding == "sample" else None,
+        "seed": config.seed,
+        "prompt_template": gen.template,
+        "prompt_format": gen.builder.resolved_format,
+        "n_examples": len(rows),
+        # informative, not part of the contract:
+        "model_path": gen.model_path,
+        "dtype": str(gen.dtype).removeprefix("torch."),
+        "items": str(config.items) if config.constrained else None,
+        "items_sha256": sha256_file(config.items) if config.constrained and config.items else None,
+        "examples_sha256": sha256_file(config.examples),
+        "prompts_per_s": round(len(rows) / seconds, 3) if seconds > 0 else None,
+        "wall_time_s": round(time.time() - started, 2),
+        "versions": package_versions(),
+    }
+    atomic_write_json(config.out.with_name(config.out.stem + ".meta.json"), meta)
+    return config.out

