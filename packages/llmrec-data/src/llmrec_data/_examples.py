@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+from tqdm.auto import tqdm
 
 from llmrec_data._io import atomic_path
 from llmrec_data.errors import DataError
@@ -259,7 +260,11 @@ def write_examples_jsonl(
         ThreadPoolExecutor(max_workers=1) as writer,
     ):
         pending = None
-        for start in range(0, examples.height, chunk_rows):
+        starts = range(0, examples.height, chunk_rows)
+        # a bar only for long files on a terminal (tqdm's disable=None: off when not a TTY)
+        for start in tqdm(
+            starts, desc=path.name, unit="chunk", disable=None if len(starts) > 5 else True
+        ):
             chunk = examples.slice(start, chunk_rows).select(columns)
             lines = chunk.lazy().select(line(start)).collect(engine="streaming")
             if pending is not None:

@@ -30,7 +30,9 @@ def _run_prepare(config: PrepareConfig) -> None:
     from llmrec_data.prepare import prepare
 
     try:
-        result = prepare(config)
+        result = prepare(
+            config, on_stage=lambda stage, seconds: _err.print(f"  {stage}: {seconds:.1f} s")
+        )
     except DataError as err:
         _fail(err)
         return

@@ -6,6 +6,7 @@ import dataclasses
 import platform
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -140,11 +141,16 @@ def _preset(name: str) -> Preset:
     return PRESETS[name]
 
 
-def prepare(config: PrepareConfig) -> PrepareResult:
-    """Run the whole preparation and write the contract files into `config.out`."""
+def prepare(
+    config: PrepareConfig, on_stage: Callable[[str, float], None] | None = None
+) -> PrepareResult:
+    """Run the whole preparation and write the contract files into `config.out`.
+
+    `on_stage(name, seconds)` is called after each stage (the CLI prints them as progress).
+    """
     started = time.perf_counter()
     timings: dict[str, float] = {}
-    lap = _Lap(timings)
+    lap = _Lap(timings, on_stage)
     preset = _preset(config.dataset)
     settings = resolve_settings(config, preset)
     raw = read_raw(config, settings)
@@ -266,14 +272,19 @@ def prepare(config: PrepareConfig) -> PrepareResult:
 class _Lap:
     """Record the seconds since the previous lap under a stage name (reported in the manifest)."""
 
-    def __init__(self, timings: dict[str, float]) -> None:
+    def __init__(
+        self, timings: dict[str, float], on_stage: Callable[[str, float], None] | None
+    ) -> None:
         self.timings = timings
+        self.on_stage = on_stage
         self.last = time.perf_counter()
 
     def __call__(self, stage: str) -> None:
         now = time.perf_counter()
         self.timings[stage] = round(now - self.last, 3)
         self.last = now
+        if self.on_stage is not None:
+            self.on_stage(stage, self.timings[stage])
 
 
 def _jsonable(value: Any) -> Any:
