@@ -60,13 +60,26 @@ def generate(folder: Path, n_ratings: int, n_users: int, n_movies: int, seed: in
             f.write(f"{movie}::{title}::{genres[movie % 7]}|{genres[(movie * 3) % 7]}\n")
 
 
-def child(home: Path, out: Path) -> None:
+def child(home: Path, out: Path, train_sample: int) -> None:
     from llmrec_data import PrepareConfig, prepare
 
     started = time.perf_counter()
-    result = prepare(PrepareConfig(out=out, dataset="movie", data_home=home, download=False))
+    config = PrepareConfig(
+        out=out, dataset="movie", data_home=home, download=False, train_sample=train_sample
+    )
+    result = prepare(config)
     seconds = time.perf_counter() - started
-    print(json.dumps({"seconds": seconds, "examples": result.examples, "written": result.written}))
+    timings = result.manifest["timings_s"]
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "examples": result.examples,
+                "written": result.written,
+                "timings": timings,
+            }
+        )
+    )
 
 
 def main() -> None:
@@ -76,10 +89,16 @@ def main() -> None:
     parser.add_argument("--ratings", type=int, default=10_000_054)
     parser.add_argument("--users", type=int, default=69_878)
     parser.add_argument("--movies", type=int, default=10_681)
+    parser.add_argument(
+        "--train-sample",
+        type=int,
+        default=0,
+        help="examples written to train.jsonl (0: all, the default)",
+    )
     parser.add_argument("--child", nargs=2, metavar=("HOME", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(Path(args.child[0]), Path(args.child[1]))
+        child(Path(args.child[0]), Path(args.child[1]), args.train_sample)
         return
 
     with tempfile.TemporaryDirectory(prefix="bench-prepare-") as tmp:
@@ -92,7 +111,15 @@ def main() -> None:
 
         started = time.perf_counter()
         proc = subprocess.run(
-            [sys.executable, __file__, "--child", str(home), str(out)],
+            [
+                sys.executable,
+                __file__,
+                "--child",
+                str(home),
+                str(out),
+                "--train-sample",
+                str(args.train_sample),
+            ],
             capture_output=True,
             text=True,
             check=False,
@@ -101,12 +128,15 @@ def main() -> None:
         if proc.returncode:
             sys.exit(proc.stderr)
         report = json.loads(proc.stdout.strip().splitlines()[-1])
-        peak_gib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024 / 2**30
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        peak_gib = usage.ru_maxrss * 1024 / 2**30
         outputs = {p.name: p.stat().st_size for p in sorted(out.iterdir())}
         print(
             f"prepare (movie preset): {report['seconds']:.1f} s inside, {wall:.1f} s with interpreter start"
         )
+        print(f"CPU time: user {usage.ru_utime:.1f} s, system {usage.ru_stime:.1f} s")
         print(f"peak memory (max RSS): {peak_gib:.2f} GiB")
+        print("stages (s): " + ", ".join(f"{k} {v:.1f}" for k, v in report["timings"].items()))
         print(f"examples per split: {report['examples']}; written: {report['written']}")
         print("outputs: " + ", ".join(f"{k} {v / 2**20:,.1f} MiB" for k, v in outputs.items()))
         print(f"target: < 30 s and < 4 GiB -> {'met' if wall < 30 and peak_gib < 4 else 'NOT met'}")
