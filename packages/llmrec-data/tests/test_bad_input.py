@@ -183,3 +183,13 @@ def test_failed_run_leaves_no_partial_files(tmp_path: Path):
     with pytest.raises(DataError):
         prepare(config)
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+
+
+def test_windows_newlines_are_fine(tmp_path: Path):
+    config = movie_1m(
+        tmp_path,
+        GOOD.replace("\n", "\r\n"),
+        movies=b"1::Heat (1995)::Action\r\n2::Fargo (1996)::Crime\r\n",
+    )
+    result = prepare(config)
+    assert result.n_interactions == 2 and result.n_items == 2

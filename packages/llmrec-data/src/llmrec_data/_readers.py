@@ -159,8 +159,13 @@ def read_ratings_dat(path: Path) -> pl.DataFrame:
         "_3": pl.String,
         "timestamp": pl.Int64,
     }
+    source: Path | io.BytesIO = path
+    with open(path, "rb") as f:
+        windows_newlines = b"\r\n" in f.read(1 << 16)
+    if windows_newlines:  # the '\r' would end up inside the timestamp field
+        source = io.BytesIO(path.read_bytes().replace(b"\r\n", b"\n"))
     try:
-        frame = pl.read_csv(path, separator=":", has_header=False, schema=schema, quote_char=None)
+        frame = pl.read_csv(source, separator=":", has_header=False, schema=schema, quote_char=None)
     except (pl.exceptions.PolarsError, UnicodeDecodeError) as err:
         _locate_bad_dat_line(path, RATINGS_DAT_FIELDS, (int, int, float, int))
         raise DataError(f"cannot parse ({err})", file=path) from None
