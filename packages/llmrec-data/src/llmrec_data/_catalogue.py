@@ -6,6 +6,7 @@ import html
 import unicodedata
 from collections import Counter
 
+import numpy as np
 import polars as pl
 
 from llmrec_data._readers import RawData
@@ -74,53 +75,48 @@ def build_catalogue(
                 hint="titles are what the model reads and writes; fix the file or drop such items",
             )
         skipped["items without a title (dropped)"] += untitled.height
-        items = items.filter(pl.col("title").is_not_null())
 
-    interactions = raw.interactions
-    known = interactions.join(items.select("source_id"), on="source_id", how="semi")
-    n_unknown = interactions.height - known.height
-    if n_unknown:
-        untitled_ids = untitled.select("source_id")
-        unknown = interactions.join(items.select("source_id"), on="source_id", how="anti")
-        n_untitled = unknown.join(untitled_ids, on="source_id", how="semi").height
-        if n_untitled:
-            skipped["interactions with an item without a title (dropped)"] += n_untitled
-        truly_unknown = unknown.join(untitled_ids, on="source_id", how="anti")
-        if not truly_unknown.is_empty():
-            if not drop_unknown_items:
-                row = truly_unknown.row(0, named=True)
-                raise DataError(
-                    f"item id {row['source_id']!r} is not in the items file {raw.items_file}",
-                    file=raw.interactions_file,
-                    field="item id",
-                    **{raw.interactions_where: row["line"]},
-                )
-            skipped["interactions with an item id missing from the items file (dropped)"] += (
-                truly_unknown.height
+    # One hash join over the (possibly 10M) interactions; everything after it works on integers.
+    items = items.with_row_index("_item_row")
+    lookup = items.select("source_id", "_item_row", pl.col("title").is_not_null().alias("_titled"))
+    interactions = raw.interactions.join(lookup, on="source_id", how="left", maintain_order="left")
+    unknown = interactions["_item_row"].is_null()
+    if unknown.any():
+        if not drop_unknown_items:
+            row = interactions.filter(unknown).row(0, named=True)
+            raise DataError(
+                f"item id {row['source_id']!r} is not in the items file {raw.items_file}",
+                file=raw.interactions_file,
+                field="item id",
+                **{raw.interactions_where: row["line"]},
             )
-        interactions = known
+        skipped["interactions with an item id missing from the items file (dropped)"] += int(
+            unknown.sum()
+        )
+    n_untitled = int((~unknown & ~interactions["_titled"].fill_null(True)).sum())
+    if n_untitled:
+        skipped["interactions with an item without a title (dropped)"] += n_untitled
+    interactions = interactions.filter(pl.col("_titled").fill_null(False)).drop(
+        "source_id", "_titled"
+    )
     if interactions.is_empty():
         raise DataError(
             "no interactions left after dropping unknown or untitled items",
             file=raw.interactions_file,
         )
 
-    used = items.join(interactions.select("source_id").unique(), on="source_id", how="semi")
-    if used.height < items.height:
-        skipped["items with no interaction (not in the catalogue)"] += items.height - used.height
-    items = (
-        used.sort("source_id")
-        .with_row_index("item_id")
-        .with_columns(pl.col("item_id").cast(pl.Int64))
-        .drop("line")
-    )
-    interactions = interactions.join(
-        items.select("source_id", pl.col("item_id").cast(pl.Int32)),
-        on="source_id",
-        how="left",
-        maintain_order="left",
-    ).drop("source_id")
-    return items, interactions
+    used_rows = np.sort(interactions["_item_row"].unique().to_numpy())
+    titled = items.height - untitled.height
+    if used_rows.size < titled:
+        skipped["items with no interaction (not in the catalogue)"] += titled - used_rows.size
+    catalogue = items[used_rows].sort("source_id")
+    new_id = np.full(items.height, -1, dtype=np.int32)
+    new_id[catalogue["_item_row"].to_numpy()] = np.arange(catalogue.height, dtype=np.int32)
+    interactions = interactions.with_columns(
+        pl.Series("item_id", new_id[interactions["_item_row"].to_numpy()], dtype=pl.Int32)
+    ).drop("_item_row")
+    catalogue = catalogue.drop("_item_row", "line").with_row_index("item_id")
+    return catalogue.with_columns(pl.col("item_id").cast(pl.Int64)), interactions
 
 
 def finish_catalogue(items: pl.DataFrame, popularity: pl.DataFrame) -> pl.DataFrame:
