@@ -185,3 +185,52 @@ def test_amazon_2018_json_with_bigrec_rules_and_counted_skips(tmp_path: Path):
 )
 def test_clean_title(raw: str | None, clean: str | None):
     assert clean_title(raw) == clean
+
+
+@pytest.mark.parametrize("kind", ["jsonl", "parquet", "tsv"])
+def test_custom_formats_and_column_names(tmp_path: Path, kind: str):
+    rows = [
+        {"uid": "u1", "sku": s, "ts": t} for s, t in (("b", 30), ("a", 10), ("c", 20), ("a", 40))
+    ]
+    items = [{"sku": s, "name": f"Item {s.upper()}", "brand": "Acme"} for s in "abc"]
+    inter_path, items_path = tmp_path / f"clicks.{kind}", tmp_path / f"items.{kind}"
+    if kind == "jsonl":
+        inter_path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        items_path.write_text("".join(json.dumps(r) + "\n" for r in items))
+    elif kind == "parquet":
+        pl.DataFrame(rows).write_parquet(inter_path)
+        pl.DataFrame(items).write_parquet(items_path)
+    else:
+        pl.DataFrame(rows).write_csv(inter_path, separator="\t")
+        pl.DataFrame(items).write_csv(items_path, separator="\t")
+    result = prepare(
+        PrepareConfig(
+            out=tmp_path / "out",
+            dataset="custom",
+            interactions=inter_path,
+            items=items_path,
+            user_column="uid",
+            item_column="sku",
+            timestamp_column="ts",
+            items_id_column="sku",
+            title_column="name",
+            extra_columns="brand",
+            split="leave-last-out",
+        )
+    )
+    test = read_jsonl(result.out / "test.jsonl")
+    assert [(ex["history_titles"], ex["target_title"]) for ex in test] == [
+        (["Item A", "Item C", "Item B"], "Item A")
+    ]
+    assert test[0]["instruction"].startswith("Given a list of items")
+    catalogue = pl.read_parquet(result.out / "items.parquet")
+    assert catalogue.columns == [
+        "item_id",
+        "source_id",
+        "title",
+        "canonical_item_id",
+        "popularity",
+        "brand",
+    ]
+    # time order a, c, b, a: the only train example is c after a; b is in valid only
+    assert catalogue["popularity"].to_list() == [1, 0, 1]

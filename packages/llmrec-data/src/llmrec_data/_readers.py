@@ -14,8 +14,10 @@ import gzip
 import io
 import json
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -284,8 +286,13 @@ def read_amazon_2018(reviews: Path, meta: Path) -> RawData:
     )
 
 
-def _json_lines(path: Path):
+def _json_lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     text, _ = decode(read_bytes(path), path, "utf-8")
+    return _json_records(text, path)
+
+
+def _json_records(text: str, path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) for each non-blank line; malformed JSON is a DataError."""
     for n, line in enumerate(_lines(text), 1):
         if not line.strip():
             continue
@@ -337,19 +344,8 @@ def read_table(path: Path, encoding: str = "utf-8") -> tuple[pl.DataFrame, str, 
         return frame.select(pl.all().cast(pl.String)), "row", 0, "parquet"
     text, used = decode(read_bytes(path), path, encoding)
     if suffix in (".jsonl", ".ndjson", ".json"):
-        records = []
-        line_numbers = []
-        for n, line in enumerate(_lines(text), 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise DataError(
-                    f"malformed JSON ({err.msg} at column {err.colno})", file=path, line=n
-                ) from None
-            if not isinstance(record, dict):
-                raise DataError("expected a JSON object", file=path, line=n)
+        records, line_numbers = [], []
+        for n, record in _json_records(text, path):
             records.append({k: None if v is None else str(v) for k, v in record.items()})
             line_numbers.append(n)
         frame = pl.DataFrame(records, infer_schema_length=None)
