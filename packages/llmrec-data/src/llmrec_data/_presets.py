@@ -111,7 +111,7 @@ PRESETS: dict[str, Preset] = {
             "custom",
             columns=Columns(),
             domain="item",
-            split="time",
+            split="auto",  # time when every interaction has a timestamp, else leave-last-out
             min_history=1,
         ),
     ]
