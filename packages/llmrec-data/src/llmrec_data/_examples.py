@@ -126,7 +126,7 @@ def assign_splits(
         ts = examples["timestamp"].to_numpy()
         count = len(ts)
         cuts = []
-        for fraction in (train_ratio, train_ratio + valid_ratio):
+        for fraction in (train_ratio, round(train_ratio + valid_ratio, 12)):
             cut = int(count * fraction)
             if 0 < cut < count:
                 cut = int(np.searchsorted(ts, ts[cut - 1], side="right"))
