@@ -56,8 +56,15 @@ def _run_embed(config: EmbedConfig) -> None:
     typer.echo(f"{meta['n_items']:,} x {meta['dim']} embeddings from {meta['model']}")
 
 
-app.command("prepare", help=PrepareConfig.__doc__)(command_from_config(PrepareConfig, _run_prepare))
-app.command("embed", help=EmbedConfig.__doc__)(command_from_config(EmbedConfig, _run_embed))
+app.command(
+    "prepare",
+    help="Raw dataset -> items.parquet, train/valid/test.jsonl and manifest.json (BIGRec protocol). "
+    "Options left unset take the preset's defaults (see the llmrec-data README).",
+)(command_from_config(PrepareConfig, _run_prepare))
+app.command(
+    "embed",
+    help="Item titles -> item_embeddings.npy + item_embeddings.json with a sentence-transformers model.",
+)(command_from_config(EmbedConfig, _run_embed))
 
 
 @app.command()
