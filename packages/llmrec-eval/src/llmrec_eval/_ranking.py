@@ -139,43 +139,67 @@ def minmax_rows(x: np.ndarray) -> np.ndarray:
     return x
 
 
+def _first_k(rows: np.ndarray, idx: np.ndarray, vals: np.ndarray, b: int, k: int) -> np.ndarray:
+    """Given candidate (row, index, score) triples holding each row's k best, the [b, k] best."""
+    order = np.lexsort((idx, vals, rows))
+    rows, idx = rows[order], idx[order]
+    pos = np.arange(rows.size) - np.searchsorted(rows, np.arange(b))[rows]
+    sel = pos < k
+    out = np.empty((b, k), dtype=np.int64)
+    out[rows[sel], pos[sel]] = idx[sel]
+    return out
+
+
+def _smallest_k_exact(scores: np.ndarray, k: int) -> np.ndarray:
+    """`smallest_k` by one partition pass, then every score tied at the bound: ties-proof, slower."""
+    b, n = scores.shape
+    if k < n:
+        part = np.argpartition(scores, k - 1, axis=1)[:, :k]
+        bound = np.take_along_axis(scores, part, axis=1).max(axis=1)
+        rows, idx = np.nonzero(scores <= bound[:, None])
+    else:
+        rows, idx = np.divmod(np.arange(b * n), n)
+    return _first_k(rows, idx, scores[rows, idx], b, k)
+
+
 def smallest_k(scores: np.ndarray, k: int) -> np.ndarray:
     """Indices [B, k] of each row's k lowest scores, ordered by (score, index): exact, no full sort.
 
-    A row's k-th smallest block minimum bounds its k-th smallest score from above, so only the
-    blocks whose minimum is under that bound are looked at.
+    Rows are cut into blocks; the k blocks with the smallest minima (plus the short tail) hold the
+    k lowest scores (any score outside them is above all k minima), so only k blocks per row are
+    partitioned. Rows with ties at a block minimum or at the k-th score take the exact path.
     """
     b, n = scores.shape
     k = min(k, n)
-    out = np.empty((b, k), dtype=np.int64)
-    if k == 0:
-        return out
-    bs = max(1, min(512, n // (8 * k)))
-    nb = n // bs
-    if nb <= k or bs == 1:
-        part = (
-            np.argpartition(scores, k - 1, axis=1)[:, :k]
-            if k < n
-            else np.tile(np.arange(n), (b, 1))
-        )
-        kth = np.take_along_axis(scores, part, axis=1).max(axis=1)
-        for r in range(b):
-            cand = np.flatnonzero(scores[r] <= kth[r])
-            out[r] = cand[np.lexsort((cand, scores[r, cand]))][:k]
-        return out
-    mins = scores[:, : nb * bs].reshape(b, nb, bs).min(axis=2)
+    if k == 0 or b == 0:
+        return np.empty((b, k), dtype=np.int64)
+    bs = int(np.clip(2 * np.sqrt(n / k), 16, 512))  # ~ balances the block pass and the k blocks
+    nb = n // bs  # full blocks; the short tail (< bs items) is always a candidate
+    if nb <= 2 * k:
+        return _smallest_k_exact(scores, k)
+    full = scores[:, : nb * bs].reshape(b, nb, bs)  # a view
+    mins = full.min(axis=2)
+    blocks = np.argpartition(mins, k - 1, axis=1)[:, :k]
+    bound = np.take_along_axis(mins, blocks, axis=1).max(axis=1)
+    vals = np.take_along_axis(full, blocks[:, :, None], axis=1).reshape(b, k * bs)
+    idx = (blocks[:, :, None] * bs + np.arange(bs)).reshape(b, k * bs)
     if nb * bs < n:
-        mins = np.concatenate([mins, scores[:, nb * bs :].min(axis=1, keepdims=True)], axis=1)
-    bound = np.partition(mins, k - 1, axis=1)[:, k - 1]
-    offsets = np.arange(bs)
-    for r in range(b):
-        blocks = np.flatnonzero(mins[r] <= bound[r])
-        idx = (blocks[:, None] * bs + offsets).ravel()
-        idx = idx[idx < n]  # the last block may be the short tail
-        vals = scores[r, idx]
-        keep = vals <= bound[r]
-        idx, vals = idx[keep], vals[keep]
-        out[r] = idx[np.lexsort((idx, vals))][:k]
+        vals = np.concatenate([vals, scores[:, nb * bs :]], axis=1)
+        idx = np.concatenate(
+            [idx, np.broadcast_to(np.arange(nb * bs, n), (b, n - nb * bs))], axis=1
+        )
+    part = np.argpartition(vals, k - 1, axis=1)[:, :k]
+    top_vals = np.take_along_axis(vals, part, axis=1)
+    top_idx = np.take_along_axis(idx, part, axis=1)
+    order = np.lexsort((top_idx, top_vals), axis=1)
+    out = np.take_along_axis(top_idx, order, axis=1)
+    # exact unless a tie: another block's minimum equal to the bound, or a tie at the k-th score
+    kth = top_vals.max(axis=1)
+    tied = (np.count_nonzero(mins <= bound[:, None], axis=1) > k) | (
+        np.count_nonzero(vals <= kth[:, None], axis=1) > k
+    )
+    if tied.any():
+        out[tied] = _smallest_k_exact(scores[tied], k)
     return out
 
 

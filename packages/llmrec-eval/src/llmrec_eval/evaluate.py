@@ -427,6 +427,7 @@ def baseline_content(config: ContentConfig) -> dict[str, Any]:
                 "grid": config.gamma_grid,
                 "select_metric": config.select_metric,
                 "valid": str(config.valid),
+                "valid_metric": max(s[config.select_metric] for s in sweep),
                 "sweep": sweep,
             }
         )
