@@ -194,3 +194,39 @@ def test_bad_arguments():
         ItemSpace(LINE, np.arange(5), "dot")
     with pytest.raises(ValueError, match="fusion"):
         Ranker(ItemSpace(LINE, np.arange(5)), fusion="mean")
+
+
+@pytest.mark.parametrize("fusion", ["interleave", "rrf"])
+def test_rank_fusion_matches_a_plain_reference(fusion):
+    rng = np.random.default_rng(5)
+    n_items, depth = 120, 15
+    items = rng.normal(size=(n_items, 3)).astype(np.float32)
+    vectors = rng.normal(size=(12, 3)).astype(np.float32)
+    slots = np.arange(12).reshape(4, 3)
+    slots[1, 2] = slots[3, 1:] = -1  # examples with fewer texts
+    q = QuerySet(vectors, slots, np.full(12, -1))
+    space = ItemSpace(items, np.arange(n_items))
+    targets = rng.integers(0, n_items, size=4)
+    ranks, top = Ranker(space, fusion=fusion, depth=depth).run(q, targets, top_n=depth)
+    for i in range(4):
+        lists = []
+        for s in slots[i][slots[i] >= 0]:
+            d = ((items - vectors[s]) ** 2).sum(1)
+            lists.append(np.argsort(d, kind="stable")[:depth].tolist())
+        if fusion == "interleave":
+            fused = []
+            for r in range(depth):
+                for lst in lists:
+                    if lst[r] not in fused:
+                        fused.append(lst[r])
+        else:
+            score: dict[int, float] = {}
+            for lst in lists:
+                for r, item in enumerate(lst):
+                    score[item] = score.get(item, 0.0) + 1 / (60 + r + 1)
+            fused = sorted(score, key=lambda it: (-score[it], it))
+        assert top[i].tolist() == fused[:depth]
+        if targets[i] in fused:
+            assert ranks[0, i] == fused.index(targets[i])
+        else:
+            assert ranks[0, i] >= len(fused)

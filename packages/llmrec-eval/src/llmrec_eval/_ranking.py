@@ -213,6 +213,49 @@ def target_ranks(scores: np.ndarray, targets: np.ndarray) -> np.ndarray:
     return ranks
 
 
+def _dedupe_first(cand: np.ndarray) -> np.ndarray:
+    """keep[i, j]: cand[i, j] is not -1 and does not occur earlier in row i."""
+    order = np.argsort(cand, axis=1, kind="stable")
+    srt = np.take_along_axis(cand, order, axis=1)
+    first = np.ones_like(srt, dtype=bool)
+    first[:, 1:] = srt[:, 1:] != srt[:, :-1]
+    keep = np.empty_like(first)
+    np.put_along_axis(keep, order, first, axis=1)
+    return keep & (cand >= 0)
+
+
+def _interleave(lists: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Round-robin fusion of [B, T, D] ranked lists: the 1st item of each text (best text first),
+    then the 2nd of each, ..., skipping items already taken. Returns candidates [B, T*D], which of
+    them are kept, and each kept candidate's position in the fused ranking."""
+    b, t, d = lists.shape
+    cand = lists.transpose(0, 2, 1).reshape(b, d * t)
+    keep = _dedupe_first(cand)
+    return cand, keep, np.cumsum(keep, axis=1) - 1
+
+
+def _rrf(lists: np.ndarray, k0: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Reciprocal-rank fusion: score(item) = sum over texts of 1 / (k0 + rank + 1); ties by id."""
+    b, t, d = lists.shape
+    flat = lists.reshape(b, t * d)
+    gain = np.tile(1.0 / (k0 + 1.0 + np.arange(d)), t)[None, :] * (flat >= 0)
+    order = np.argsort(flat, axis=1, kind="stable")
+    srt = np.take_along_axis(flat, order, axis=1)
+    g = np.take_along_axis(gain, order, axis=1)
+    start = np.ones_like(srt, dtype=bool)
+    start[:, 1:] = srt[:, 1:] != srt[:, :-1]
+    group = np.cumsum(start, axis=1) - 1  # per row: index of the item's run
+    total = np.zeros_like(g)
+    np.add.at(total, (np.arange(b)[:, None].repeat(t * d, 1), group), g)
+    score = np.take_along_axis(total, group, axis=1)  # each entry: its item's summed gain
+    keep = start & (srt >= 0)
+    # rank kept items by (-score, item id)
+    key_order = np.lexsort((srt, -score, ~keep), axis=1)
+    pos = np.empty_like(group)
+    np.put_along_axis(pos, key_order, np.arange(t * d)[None, :].repeat(b, 0), axis=1)
+    return srt, keep, pos
+
+
 class Ranker:
     """Ranks the catalogue for many examples at once, chunked over examples."""
 
@@ -221,7 +264,7 @@ class Ranker:
         space: ItemSpace,
         *,
         fusion: str = "first",
-        depth: int = 100,
+        depth: int = 50,
         rrf_k: int = 60,
         chunk_elems: int = 1 << 25,
     ) -> None:
@@ -245,8 +288,8 @@ class Ranker:
             s = aug[np.where(valid, slot, 0)] @ self.space.matrix.T
             forced = np.where(valid, queries.forced[np.where(valid, slot, 0)], -1)
             fr = np.flatnonzero(forced >= 0)
-            np.maximum(s, 0.0, out=s)  # rounding can push a distance below 0
             if normalise:
+                np.maximum(s, 0.0, out=s)  # rounding can push a distance below 0
                 if self.space.distance == "l2":
                     np.sqrt(s, out=s)  # BIGRec normalises L2 distances, not squared ones
                 s[fr, forced[fr]] = 0.0
@@ -266,10 +309,12 @@ class Ranker:
         exclude: list[np.ndarray] | None,
         top_n: int,
         inplace: bool = False,
+        valid: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray | None]:
         """Fuse, collapse duplicates, exclude, then target ranks (and top lists if top_n).
 
         `inplace`: the matrices may be overwritten (they are not reused for another gamma).
+        `valid[i, j]`: example i has a j-th text (rank fusions skip missing ones).
         """
 
         def prepared(m: np.ndarray) -> np.ndarray:
@@ -280,7 +325,6 @@ class Ranker:
                     s[r, items] = np.inf
             return s
 
-        valid = [m.min(axis=1) < np.inf for m in mats] if len(mats) > 1 else None
         if len(mats) > 1:
             fused_min = mats[0].copy()
             for m in mats[1:]:
@@ -292,31 +336,30 @@ class Ranker:
             ranks = target_ranks(base, targets)
             return ranks, (smallest_k(base, top_n) if top_n else None)
         depth = max(self.depth, top_n)
-        lists = [smallest_k(prepared(m), depth) for m in mats]
-        ranks = np.empty(len(targets), dtype=np.int64)
-        top = np.empty((len(targets), top_n), dtype=np.int64) if top_n else None
-        weights = 1.0 / (self.rrf_k + 1.0 + np.arange(depth))
-        for r in range(len(targets)):
-            ls = [lists[j][r] for j in range(len(mats)) if valid[j][r]]
-            if self.fusion == "interleave":
-                arr = np.stack(ls, axis=1).ravel()  # rank-major: 1st of each text, then 2nd, ...
-                _, first = np.unique(arr, return_index=True)
-                fused = arr[np.sort(first)]
-            else:  # reciprocal-rank fusion
-                arr = np.concatenate(ls)
-                uniq, inv = np.unique(arr, return_inverse=True)
-                score = np.bincount(inv, weights=np.tile(weights, len(ls)))
-                fused = uniq[np.lexsort((uniq, -score))]
-            t = targets[r]
-            pos = np.flatnonzero(fused == t)
-            if pos.size:
-                ranks[r] = pos[0]
-            else:  # below every list: ordered by the min-fused score, after all listed items
-                row, v = base[r], base[r, t]
-                better = (row < v) | ((row == v) & (np.arange(row.size) < t))
-                ranks[r] = fused.size + np.count_nonzero(better) - np.count_nonzero(better[fused])
-            if top is not None:
-                top[r] = fused[:top_n]
+        # [B, T, depth] each text's best items; a missing text's list is -1
+        lists = np.stack([smallest_k(prepared(m), depth) for m in mats], axis=1)
+        lists[~valid] = -1
+        if self.fusion == "interleave":
+            cand, keep, pos = _interleave(lists)
+        else:
+            cand, keep, pos = _rrf(lists, self.rrf_k)
+        b = len(targets)
+        hit = keep & (cand == targets[:, None])
+        found = hit.any(axis=1)
+        ranks = np.where(found, np.where(hit, pos, 0).sum(axis=1), 0)
+        # below every list: ordered by the min-fused score, after all listed items
+        rows = np.flatnonzero(~found)
+        if rows.size:
+            sub, t = base[rows], targets[rows]
+            v = sub[np.arange(rows.size), t]
+            better = (sub < v[:, None]) | ((sub == v[:, None]) & (np.arange(sub.shape[1]) < t[:, None]))
+            listed = np.take_along_axis(better, np.maximum(cand[rows], 0), axis=1) & keep[rows]
+            ranks[rows] = keep[rows].sum(axis=1) + better.sum(axis=1) - listed.sum(axis=1)
+        top = None
+        if top_n:
+            top = np.full((b, top_n), -1, dtype=np.int64)
+            r, c = np.nonzero(keep & (pos < top_n))
+            top[r, pos[r, c]] = cand[r, c]
         return ranks, top
 
     def _chunks(self, n: int, n_mats: int):
@@ -355,7 +398,13 @@ class Ranker:
                 factor = None if log_w is None or gamma == 0 else np.exp(-gamma * log_w)
                 want_top = top_n if g == len(gammas) - 1 else 0
                 r, tl = self._finish(
-                    mats, factor, targets[rows], excl, want_top, inplace=len(gammas) == 1
+                    mats,
+                    factor,
+                    targets[rows],
+                    excl,
+                    want_top,
+                    inplace=len(gammas) == 1,
+                    valid=queries.slots[rows, : len(mats)] >= 0,
                 )
                 ranks[g, rows] = r
                 if tl is not None:

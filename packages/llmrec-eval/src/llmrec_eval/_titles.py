@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 
 import numpy as np
@@ -16,16 +17,17 @@ def clean_title(text: str) -> str:
 
 
 def loose_key(text: str) -> str:
-    """Case- and whitespace-insensitive key: the fallback match."""
-    return _SPACES.sub(" ", clean_title(text)).casefold()
+    """The contract's normalised title (NFKC, case-folded, whitespace collapsed): the fallback match."""
+    return _SPACES.sub(" ", unicodedata.normalize("NFKC", clean_title(text))).casefold().strip()
 
 
 class TitleIndex:
     """Maps a generated text to a catalogue item when it *is* a catalogue title.
 
     Rule: the cleaned text (surrounding quotes and whitespace stripped) equal to a catalogue title
-    matches that title; otherwise, if its case-folded, whitespace-collapsed form equals the same form
-    of titles of exactly one duplicate group, it matches that group. A match resolves to the group's
+    matches that title; otherwise, if its normalised form (NFKC, case-folded, whitespace collapsed:
+    the contract's duplicate-title normalisation) equals that of titles of exactly one duplicate
+    group, it matches that group. A match resolves to the group's
     canonical item. Anything else is not a catalogue title and is embedded.
     """
 

@@ -145,7 +145,7 @@ class EvaluateConfig(ReweightOptions, MetricsOptions):
         ),
     )
     fusion_depth: int = field(
-        default=100,
+        default=50,
         metadata=_help(
             "interleave/rrf: how deep each text's ranking is fused (items beyond follow "
             "by min distance).",

@@ -198,7 +198,7 @@ def evaluate(config: EvaluateConfig) -> dict[str, Any]:
                 vpreds.targets,
                 space,
                 fusion=config.fusion,
-                depth=config.fusion_depth,
+                depth=max(config.fusion_depth, top_n),
                 top_n=0,
                 weighting=valid_weighting,
                 gammas=grid,
@@ -223,7 +223,7 @@ def evaluate(config: EvaluateConfig) -> dict[str, Any]:
             preds.targets,
             space,
             fusion=config.fusion,
-            depth=config.fusion_depth,
+            depth=max(config.fusion_depth, top_n),
             top_n=top_n,
             weighting=weighting,
             gammas=gammas,
@@ -245,7 +245,7 @@ def evaluate(config: EvaluateConfig) -> dict[str, Any]:
         "grounding": {
             "distance": config.distance,
             "fusion": config.fusion,
-            "fusion_depth": config.fusion_depth,
+            "fusion_depth": max(config.fusion_depth, top_n),
             "embedding_model": embeddings.model,
             "texts_used": q.n_texts,
             "texts_exact": q.n_exact,
@@ -403,7 +403,7 @@ def baseline_content(config: ContentConfig) -> dict[str, Any]:
     weighting = Weighting(item=minmax(counts))
     space = ItemSpace(embeddings.vectors, catalogue.canonical, config.distance)
     fusion = "first" if config.aggregate == "mean" else config.aggregate
-    ranker = Ranker(space, fusion=fusion, chunk_elems=config.chunk_elems)
+    ranker = Ranker(space, fusion=fusion, depth=max(50, max(ks)), chunk_elems=config.chunk_elems)
     reweight: dict[str, Any] = {"source": "recent-popularity", **info}
     if config.gamma is not None:
         gamma = float(config.gamma)

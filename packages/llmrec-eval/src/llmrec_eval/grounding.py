@@ -104,7 +104,7 @@ def rank(
     space: ItemSpace,
     *,
     fusion: str = "first",
-    depth: int = 100,
+    depth: int = 50,
     top_n: int = 50,
     weighting: Weighting | None = None,
     gammas: list[float] | tuple[float, ...] = (0.0,),
@@ -139,6 +139,6 @@ def ground(
         nested, catalogue, embeddings, max_texts=1 if fusion == "first" else None, model=model
     )
     space = ItemSpace(embeddings.vectors, catalogue.canonical, distance)
-    ranker = Ranker(space, fusion=fusion, depth=max(100, k))
+    ranker = Ranker(space, fusion=fusion, depth=max(50, k))
     _, top = ranker.run(q.queries, np.zeros(len(nested), dtype=np.int64), top_n=k)
     return top
