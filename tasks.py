@@ -1,11 +1,206 @@
 """invoke tasks: wire the llmrec packages together through their CLIs and files.
 
-Tasks hold no logic of their own: every step is one package's CLI.
+Tasks hold no modelling logic: every stage is one package's CLI, run in a run folder
+`runs/<dataset>/<run>/`. What lives here is only the wiring: profiles (which flags each CLI gets),
+skipping stages whose command and inputs are unchanged, and the run manifest.
+
+    invoke pipeline --dataset movie-small             # CPU-sized default profile
+    invoke pipeline --dataset movie --profile paper   # BIGRec's settings (GPU)
+    invoke pipeline --dataset movie-small --set train.epochs=2 --set generate.num_beams=8
 """
 
 from __future__ import annotations
 
+import copy
+import hashlib
+import json
+import platform
+import shlex
+import subprocess
+import sys
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
 from invoke import Context, task
+
+ROOT = Path(__file__).resolve().parent
+DATASETS = ("movie", "movie-1m", "movie-small", "game", "game-small", "custom")
+
+# Each profile maps a stage to the flags of its CLI (`key` -> `--key`, bools -> `--key/--no-key`).
+# `cpu` finishes movie-small on a 2-core CPU in under 20 minutes; `paper` is BIGRec's setting.
+PROFILES: dict[str, dict[str, dict[str, Any]]] = {
+    "cpu": {
+        "data": {"valid_sample": 300, "test_sample": 500, "seed": 42},
+        "train": {"n_train": 1024, "n_valid": 100, "epochs": 1, "seed": 0},
+        "generate": {
+            "decoding": "beam",
+            "num_beams": 4,
+            "num_return_sequences": 4,
+            "max_new_tokens": 32,
+            "batch_size": 16,
+        },
+        "evaluate": {"reweight": "recent", "bootstrap": 1000},
+    },
+    "paper": {
+        "data": {"valid_sample": 5000, "test_sample": 5000, "seed": 42},
+        "train": {
+            "n_train": 1024,
+            "epochs": 50,
+            "early_stopping_patience": 5,
+            "learning_rate": 1e-4,
+            "batch_size": 4,
+            "grad_accum": 32,
+            "max_length": 512,
+            "train_on_inputs": True,
+            "seed": 0,
+        },
+        "generate": {
+            "decoding": "beam",
+            "num_beams": 4,
+            "num_return_sequences": 4,
+            "max_new_tokens": 128,
+            "batch_size": 8,
+        },
+        "evaluate": {"reweight": "popularity", "gamma_grid": "bigrec", "fusion": "first"},
+    },
+}
+
+
+# --------------------------------------------------------------------------------------------
+# wiring helpers
+
+
+def _flags(options: dict[str, Any]) -> list[str]:
+    """CLI flags from a profile section: `n_train=1024` -> `--n-train 1024`."""
+    out: list[str] = []
+    for key, value in options.items():
+        if value is None:
+            continue
+        flag = "--" + key.replace("_", "-")
+        if isinstance(value, bool):
+            out.append(flag if value else "--no-" + key.replace("_", "-"))
+        else:
+            out += [flag, str(value)]
+    return out
+
+
+def _parse_value(text: str) -> Any:
+    """`--set` values: JSON where it parses (numbers, true/false, null), else the plain string."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def _resolve_profile(profile: str, overrides: list[str]) -> dict[str, dict[str, Any]]:
+    if profile not in PROFILES:
+        raise SystemExit(f"unknown profile {profile!r}: expected one of {', '.join(PROFILES)}")
+    config = copy.deepcopy(PROFILES[profile])
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        stage, dot, option = key.partition(".")
+        if not sep or not dot or stage not in config:
+            raise SystemExit(
+                f"--set {item!r}: expected STAGE.OPTION=VALUE with STAGE one of {', '.join(config)}"
+            )
+        config[stage][option.replace("-", "_")] = _parse_value(value)
+    return config
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _fingerprint(inputs: list[Path]) -> dict[str, str]:
+    """Hashes of a stage's input files (folders: every file inside, sorted)."""
+    files: list[Path] = []
+    for p in inputs:
+        files += sorted(q for q in p.rglob("*") if q.is_file()) if p.is_dir() else [p]
+    return {str(f): _sha256(f) for f in files}
+
+
+def _write_json(path: Path, data: Any) -> None:
+    """Atomic write: a reader never sees a half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+class Run:
+    """A run folder and its stage stamps: a stage is skipped when its command line and input
+    hashes equal those of its last successful run and its outputs still exist."""
+
+    def __init__(self, c: Context, folder: Path, force: bool) -> None:
+        self.c, self.folder, self.force = c, folder, force
+        self.stamps = folder / ".stages"
+        self.manifest_path = folder / "manifest.json"
+        self.manifest: dict[str, Any] = (
+            json.loads(self.manifest_path.read_text()) if self.manifest_path.exists() else {}
+        )
+
+    def stage(self, name: str, argv: list[str], inputs: list[Path], outputs: list[Path]) -> None:
+        missing = [str(p) for p in inputs if not p.exists()]
+        if missing:
+            raise SystemExit(
+                f"stage {name}: missing input(s) {', '.join(missing)}: run the earlier stages first"
+            )
+        key = {"argv": argv, "inputs": _fingerprint(inputs)}
+        stamp = self.stamps / f"{name}.json"
+        if (
+            not self.force
+            and stamp.exists()
+            and json.loads(stamp.read_text()).get("key") == key
+            and all(o.exists() for o in outputs)
+        ):
+            print(f"[skip] {name}: inputs and settings unchanged")
+            return
+        print(f"[run ] {name}: {shlex.join(argv)}", flush=True)
+        start = time.perf_counter()
+        self.c.run(shlex.join(argv), pty=False)
+        seconds = round(time.perf_counter() - start, 1)
+        _write_json(stamp, {"key": key, "wall_time_s": seconds})
+        self.manifest.setdefault("stages", {})[name] = {"argv": argv, "wall_time_s": seconds}
+        _write_json(self.manifest_path, self.manifest)
+
+
+def _versions() -> dict[str, str]:
+    names = ["llmrec-data", "llmrec-train", "llmrec-eval", "torch", "transformers", "trl", "peft"]
+    names += ["polars", "sentence-transformers", "numpy"]
+    out = {}
+    for name in names:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def _git_commit() -> str | None:
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def _device() -> str:
+    try:
+        import torch
+    except ImportError:
+        return "cpu"
+    return f"cuda x{torch.cuda.device_count()}" if torch.cuda.is_available() else "cpu"
+
+
+# --------------------------------------------------------------------------------------------
+# tasks
 
 
 @task
@@ -17,5 +212,199 @@ def lint(c: Context) -> None:
 
 @task(pre=[lint])
 def test(c: Context) -> None:
-    """Lint, then every package's tests (and the workspace's end-to-end tests)."""
+    """Lint, then every package's tests and the workspace's end-to-end tests."""
     c.run("pytest", pty=False)
+
+
+# --------------------------------------------------------------------------------------------
+# the recommendation pipeline: stages as (name, argv, inputs, outputs)
+
+
+def _run_folder(dataset: str, run: str | None, profile: str) -> Path:
+    if dataset not in DATASETS:
+        raise SystemExit(f"unknown dataset {dataset!r}: expected one of {', '.join(DATASETS)}")
+    return ROOT / "runs" / dataset / (run or profile)
+
+
+def _stages(
+    dataset: str, folder: Path, config: dict[str, dict[str, Any]]
+) -> list[tuple[str, list[str], list[Path], list[Path]]]:
+    data, adapter, preds, ev = (folder / n for n in ("data", "adapter", "predictions", "eval"))
+    items, emb = data / "items.parquet", data / "item_embeddings.npy"
+    train, valid, test = (data / f"{s}.jsonl" for s in ("train", "valid", "test"))
+    gen = _flags(config["generate"])
+    evaluate = config["evaluate"]
+    eval_common = ["--items", str(items), "--embeddings", str(emb), "--train", str(train)]
+
+    def generate(
+        split: Path, out: str, lora: bool
+    ) -> tuple[str, list[str], list[Path], list[Path]]:
+        argv = ["llmrec-train", "generate", "--examples", str(split), "--items", str(items)]
+        argv += ["--out", str(preds / out / "predictions.jsonl"), *gen]
+        inputs = [split, items]
+        if lora:
+            argv += ["--adapter", str(adapter)]
+            inputs.append(adapter / "adapter_model.safetensors")
+        return f"generate-{out}", argv, inputs, [preds / out / "predictions.jsonl"]
+
+    def score(name: str, argv: list[str], inputs: list[Path], stage: str = "evaluate"):
+        out = ev / name
+        return (
+            f"{stage}-{name}",
+            [*argv, "--out", str(out), "--name", name],
+            inputs,
+            [out / "metrics.json"],
+        )
+
+    llm_eval = ["llmrec-eval", "evaluate", *eval_common]
+    reweighted = {k: v for k, v in evaluate.items()}
+    raw = {k: v for k, v in evaluate.items() if k not in ("reweight", "gamma_grid")}
+    base_inputs = [items, emb, train]
+    return [
+        (
+            "data",
+            ["llmrec-data", "prepare", "--dataset", dataset, "--out", str(data)]
+            + _flags(config["data"]),
+            [],
+            [items, train, valid, test],
+        ),
+        ("embed", ["llmrec-data", "embed", "--data", str(data)], [items], [emb]),
+        (
+            "train",
+            ["llmrec-train", "train", "--train-file", str(train), "--valid-file", str(valid)]
+            + ["--output-dir", str(adapter), "--resume", *_flags(config["train"])],
+            [train, valid],
+            [adapter / "adapter_model.safetensors"],
+        ),
+        generate(valid, "valid-lora", lora=True),
+        generate(test, "test-lora", lora=True),
+        generate(test, "test-base", lora=False),
+        score(
+            "llm-lora",
+            [*llm_eval, "--predictions", str(preds / "test-lora/predictions.jsonl"), *_flags(raw)],
+            [*base_inputs, preds / "test-lora/predictions.jsonl"],
+        ),
+        score(
+            f"llm-lora+{evaluate.get('reweight', 'none')}",
+            [*llm_eval, "--predictions", str(preds / "test-lora/predictions.jsonl")]
+            + ["--valid-predictions", str(preds / "valid-lora/predictions.jsonl")]
+            + _flags(reweighted),
+            [*base_inputs, preds / "test-lora/predictions.jsonl"]
+            + [preds / "valid-lora/predictions.jsonl"],
+        ),
+        score(
+            "llm-base",
+            [*llm_eval, "--predictions", str(preds / "test-base/predictions.jsonl"), *_flags(raw)],
+            [*base_inputs, preds / "test-base/predictions.jsonl"],
+        ),
+        score(
+            "most-popular",
+            ["llmrec-eval", "baseline", "most-popular", "--examples", str(test)]
+            + ["--items", str(items), "--train", str(train)],
+            [test, items, train],
+            "baseline",
+        ),
+        score(
+            "recent-popular",
+            ["llmrec-eval", "baseline", "recent-popular", "--examples", str(test)]
+            + ["--items", str(items), "--train", str(train)],
+            [test, items, train],
+            "baseline",
+        ),
+        score(
+            "content",
+            ["llmrec-eval", "baseline", "content", "--examples", str(test), *eval_common]
+            + ["--valid", str(valid)],
+            [test, valid, items, emb, train],
+            "baseline",
+        ),
+    ]
+
+
+def _start(dataset: str, profile: str, run: str | None, overrides: list[str] | None, force: bool):
+    config = _resolve_profile(profile, overrides or [])
+    folder = _run_folder(dataset, run, profile)
+    folder.mkdir(parents=True, exist_ok=True)
+    print(f"llmrec: dataset={dataset} profile={profile} device={_device()} run={folder}")
+    return config, folder, force
+
+
+def _run_stages(
+    c: Context, dataset: str, folder: Path, config, force: bool, only: tuple[str, ...] | None
+):
+    run = Run(c, folder, force)
+    run.manifest.update(
+        {
+            "dataset": dataset,
+            "config": config,
+            "versions": _versions(),
+            "git_commit": _git_commit(),
+            "python": sys.version.split()[0],
+            "platform": platform.platform(),
+            "device": _device(),
+        }
+    )
+    for name, argv, inputs, outputs in _stages(dataset, folder, config):
+        if only is None or name.split("-")[0] in only:
+            run.stage(name, argv, inputs, outputs)
+    return run
+
+
+_HELP = {
+    "dataset": f"one of {', '.join(DATASETS)}",
+    "profile": f"settings profile: {', '.join(PROFILES)}",
+    "run": "run folder name under runs/<dataset>/ (default: the profile's name)",
+    "set": "override one setting, STAGE.OPTION=VALUE (repeatable), e.g. train.epochs=2",
+    "force": "redo stages even when their inputs and settings are unchanged",
+}
+
+
+def _stage_task(stage: str, doc: str, only: tuple[str, ...]):
+    @task(name=stage, help=_HELP, iterable=["set"])
+    def run_stage(
+        c: Context,
+        dataset: str = "movie-small",
+        profile: str = "cpu",
+        run: str | None = None,
+        set_: list[str] | None = None,
+        force: bool = False,
+    ) -> None:
+        config, folder, force = _start(dataset, profile, run, set_, force)
+        _run_stages(c, dataset, folder, config, force, only=only)
+
+    run_stage.__doc__ = doc
+    run_stage.body.__doc__ = doc
+    return run_stage
+
+
+data = _stage_task("data", "Prepare a dataset (llmrec-data prepare).", ("data",))
+embed = _stage_task("embed", "Embed item titles (llmrec-data embed).", ("embed",))
+train = _stage_task("train", "LoRA SFT (llmrec-train train); resumes a checkpoint.", ("train",))
+generate = _stage_task("generate", "Generate for valid/test, LoRA on and off.", ("generate",))
+baselines = _stage_task("baselines", "Score the no-LLM baselines.", ("baseline",))
+evaluate = _stage_task(
+    "evaluate", "Ground and score LLM outputs and baselines.", ("evaluate", "baseline")
+)
+
+
+@task(help=_HELP, iterable=["set"])
+def pipeline(
+    c: Context,
+    dataset: str = "movie-small",
+    profile: str = "cpu",
+    run: str | None = None,
+    set_: list[str] | None = None,
+    force: bool = False,
+) -> None:
+    """prepare -> embed -> train -> generate -> evaluate, then print the results table."""
+    config, folder, force = _start(dataset, profile, run, set_, force)
+    start = time.perf_counter()
+    runner = _run_stages(c, dataset, folder, config, force, only=None)
+    metrics = sorted((folder / "eval").glob("*/metrics.json"))
+    c.run(
+        shlex.join(
+            ["llmrec-eval", "table", *map(str, metrics), "--out", str(folder / "results.md")]
+        )
+    )
+    runner.manifest["wall_time_s"] = round(time.perf_counter() - start, 1)
+    _write_json(runner.manifest_path, runner.manifest)
