@@ -230,3 +230,18 @@ def test_rank_fusion_matches_a_plain_reference(fusion):
             assert ranks[0, i] == fused.index(targets[i])
         else:
             assert ranks[0, i] >= len(fused)
+
+
+def test_repeated_texts_are_computed_once_with_the_same_result():
+    rng = np.random.default_rng(6)
+    items = rng.normal(size=(80, 4)).astype(np.float32)
+    vecs = rng.normal(size=(2, 4)).astype(np.float32)
+    space = ItemSpace(items, np.arange(80))
+    targets = rng.integers(0, 80, size=8)
+    shared = QuerySet(vecs, np.array([[0], [0], [0], [1], [0], [0], [1], [0]]), np.array([-1, -1]))
+    copies = _queries(vecs[shared.slots[:, 0]])
+    a, b = (
+        Ranker(space).run(shared, targets, top_n=10),
+        Ranker(space).run(copies, targets, top_n=10),
+    )
+    assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])

@@ -285,7 +285,12 @@ class Ranker:
             valid = slot >= 0
             if not valid.any():
                 break
-            s = aug[np.where(valid, slot, 0)] @ self.space.matrix.T
+            ids = np.where(valid, slot, 0)
+            uniq, inverse = np.unique(ids, return_inverse=True)
+            if uniq.size < 0.75 * ids.size:  # LLMs repeat titles: one matmul row per distinct text
+                s = (aug[uniq] @ self.space.matrix.T)[inverse]
+            else:
+                s = aug[ids] @ self.space.matrix.T
             forced = np.where(valid, queries.forced[np.where(valid, slot, 0)], -1)
             fr = np.flatnonzero(forced >= 0)
             if normalise:
@@ -352,7 +357,9 @@ class Ranker:
         if rows.size:
             sub, t = base[rows], targets[rows]
             v = sub[np.arange(rows.size), t]
-            better = (sub < v[:, None]) | ((sub == v[:, None]) & (np.arange(sub.shape[1]) < t[:, None]))
+            better = (sub < v[:, None]) | (
+                (sub == v[:, None]) & (np.arange(sub.shape[1]) < t[:, None])
+            )
             listed = np.take_along_axis(better, np.maximum(cand[rows], 0), axis=1) & keep[rows]
             ranks[rows] = keep[rows].sum(axis=1) + better.sum(axis=1) - listed.sum(axis=1)
         top = None
