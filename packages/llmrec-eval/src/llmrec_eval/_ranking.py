@@ -213,6 +213,13 @@ def target_ranks(scores: np.ndarray, targets: np.ndarray) -> np.ndarray:
     return ranks
 
 
+def _listed(scores: np.ndarray, k: int) -> np.ndarray:
+    """`smallest_k`, with -1 for slots that only unlisted items (+inf: excluded, non-canonical) fill."""
+    top = smallest_k(scores, k)
+    top[np.isposinf(np.take_along_axis(scores, top, axis=1))] = -1
+    return top
+
+
 def _dedupe_first(cand: np.ndarray) -> np.ndarray:
     """keep[i, j]: cand[i, j] is not -1 and does not occur earlier in row i."""
     order = np.argsort(cand, axis=1, kind="stable")
@@ -339,10 +346,10 @@ class Ranker:
             base = prepared(mats[0])
         if self.fusion in ("first", "min") or len(mats) == 1:
             ranks = target_ranks(base, targets)
-            return ranks, (smallest_k(base, top_n) if top_n else None)
+            return ranks, (_listed(base, top_n) if top_n else None)
         depth = max(self.depth, top_n)
         # [B, T, depth] each text's best items; a missing text's list is -1
-        lists = np.stack([smallest_k(prepared(m), depth) for m in mats], axis=1)
+        lists = np.stack([_listed(prepared(m), depth) for m in mats], axis=1)
         lists[~valid] = -1
         if self.fusion == "interleave":
             cand, keep, pos = _interleave(lists)

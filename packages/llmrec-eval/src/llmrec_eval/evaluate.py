@@ -149,8 +149,8 @@ def evaluate(config: EvaluateConfig) -> dict[str, Any]:
     """Ground predictions (llmrec or BIGRec format) against the catalogue and write metrics."""
     started = time.time()
     ks = parse_ks(config.ks)
-    top_n = max(config.top_n, max(ks))
     catalogue = read_items(config.items)
+    top_n = min(max(config.top_n, max(ks)), catalogue.n_groups)
     embeddings = _embeddings_or_embed(config.embeddings, catalogue, config.model, config.device)
     preds = read_any_predictions(config.predictions, catalogue, config.format)
     max_texts = 1 if config.fusion == "first" else None
@@ -198,7 +198,7 @@ def evaluate(config: EvaluateConfig) -> dict[str, Any]:
                 vpreds.targets,
                 space,
                 fusion=config.fusion,
-                depth=max(config.fusion_depth, top_n),
+                depth=max(config.fusion_depth, max(ks)),
                 top_n=0,
                 weighting=valid_weighting,
                 gammas=grid,
@@ -223,7 +223,7 @@ def evaluate(config: EvaluateConfig) -> dict[str, Any]:
             preds.targets,
             space,
             fusion=config.fusion,
-            depth=max(config.fusion_depth, top_n),
+            depth=max(config.fusion_depth, max(ks)),
             top_n=top_n,
             weighting=weighting,
             gammas=gammas,
@@ -245,7 +245,7 @@ def evaluate(config: EvaluateConfig) -> dict[str, Any]:
         "grounding": {
             "distance": config.distance,
             "fusion": config.fusion,
-            "fusion_depth": max(config.fusion_depth, top_n),
+            "fusion_depth": max(config.fusion_depth, max(ks)),
             "embedding_model": embeddings.model,
             "texts_used": q.n_texts,
             "texts_exact": q.n_exact,
@@ -341,7 +341,7 @@ def baseline_popularity(config: PopularityConfig, *, recent: bool) -> dict[str, 
     ranks, top = Ranker(space).run_static(
         -counts.astype(np.float64),
         space.canonical[examples.targets],
-        top_n=max(config.top_n, max(ks)),
+        top_n=min(max(config.top_n, max(ks)), catalogue.n_groups),
         exclude=exclude,
     )
     name = "recent-popular" if recent else "most-popular"
@@ -437,7 +437,7 @@ def baseline_content(config: ContentConfig) -> dict[str, Any]:
         space.canonical[examples.targets],
         weighting=weighting,
         gammas=[0.0, gamma],
-        top_n=max(config.top_n, max(ks)),
+        top_n=min(max(config.top_n, max(ks)), catalogue.n_groups),
         exclude=_histories_canonical(examples, catalogue) if config.exclude_history else None,
     )
     extra = {

@@ -80,5 +80,10 @@ def bootstrap_ci(
 
 
 def coverage(top: np.ndarray, ks: Sequence[int], n_groups: int) -> dict[str, float]:
-    """Share of the catalogue's duplicate groups that appear in at least one top-K list."""
-    return {f"@{k}": float(np.unique(top[:, :k]).size / n_groups) for k in ks if k <= top.shape[1]}
+    """Share of the catalogue's duplicate groups that appear in at least one top-K list (-1 = empty)."""
+    out = {}
+    for k in ks:
+        if k <= top.shape[1]:
+            listed = np.unique(top[:, :k])
+            out[f"@{k}"] = float(np.count_nonzero(listed >= 0) / n_groups)  # -1: an empty slot
+    return out
