@@ -96,7 +96,9 @@ def test_chunking_does_not_change_results():
     q = _queries(rng.normal(size=(37, 8)))
     targets = rng.integers(0, 500, size=37)
     big = Ranker(space).run(q, targets, top_n=20)
-    small = Ranker(space, chunk_elems=600).run(q, targets, top_n=20)  # one example per chunk
+    small = Ranker(space, chunk_elems=600, min_rows=1).run(
+        q, targets, top_n=20
+    )  # one example per chunk
     assert np.array_equal(big[0], small[0]) and np.array_equal(big[1], small[1])
 
 

@@ -57,8 +57,11 @@ class MetricsOptions:
     )
     seed: int = field(default=0, metadata=_help("Seed of the bootstrap."))
     chunk_elems: int = field(
-        default=1 << 25,
-        metadata=_help("Floats per distance matrix held at once (bounds memory; 2^25 = 128 MiB)."),
+        default=1 << 26,
+        metadata=_help(
+            "Floats per distance matrix held at once, but at least 64 examples' rows (bounds "
+            "memory: 2^26 = 256 MiB; a few such matrices are alive)."
+        ),
     )
 
 

@@ -108,7 +108,7 @@ def rank(
     top_n: int = 50,
     weighting: Weighting | None = None,
     gammas: list[float] | tuple[float, ...] = (0.0,),
-    chunk_elems: int = 1 << 25,
+    chunk_elems: int = 1 << 26,
     progress: Callable[[int], None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Target ranks [len(gammas), n] (canonical groups) and top-`top_n` canonical ids for gammas[-1]."""
