@@ -70,10 +70,11 @@ def bootstrap_ci(
     rng = np.random.default_rng(seed)
     n = mat.shape[0]
     means = np.empty((n_resamples, len(names)))
-    step = max(1, 2_000_000 // max(n, 1))  # bound memory of the index matrix
-    for a in range(0, n_resamples, step):
-        idx = rng.integers(0, n, size=(min(step, n_resamples - a), n))
-        means[a : a + len(idx)] = mat[idx].mean(axis=1)
+    for i in range(
+        n_resamples
+    ):  # a resample's mean = (how often each example is drawn) @ values / n
+        counts = np.bincount(rng.integers(0, n, size=n), minlength=n)
+        means[i] = counts @ mat / n
     alpha = (1.0 - level) / 2.0
     lo, hi = np.quantile(means, [alpha, 1.0 - alpha], axis=0)
     return {name: [float(lo[i]), float(hi[i])] for i, name in enumerate(names)}
