@@ -101,7 +101,9 @@ class Generator:
             temperature=temperature if decoding == "sample" else None,
             top_p=top_p if decoding == "sample" else None,
             top_k=(top_k or None) if decoding == "sample" else None,
-            early_stopping=True if decoding == "beam" else None,
+            # HF's default stop heuristic: `early_stopping=True` can end a batch with fewer than num_beams
+            # finished hypotheses when constraints leave few continuations (placeholders get returned).
+            early_stopping=False if decoding == "beam" else None,
             length_penalty=1.0,
             eos_token_id=self.builder.stop_token_ids,
             pad_token_id=self.tokenizer.pad_token_id,
@@ -137,7 +139,7 @@ class Generator:
             texts = [self.builder.decode_completion(row) for row in new_tokens.tolist()]
             for j, i in enumerate(idx):
                 sl = slice(j * num_return_sequences, (j + 1) * num_return_sequences)
-                results[i] = (texts[sl], scores[sl])
+                results[i] = _drop_unfinished(texts[sl], scores[sl], examples[i].example_id)
             bar.update(len(idx))
         bar.close()
         return [r for r in results if r is not None]
@@ -156,6 +158,17 @@ class Generator:
         keep = (is_end.cumsum(dim=1) - is_end.long()) == 0
         lengths = keep.sum(dim=1).clamp(min=1)
         return [float(x) for x in (logp * keep).sum(dim=1) / lengths]
+
+
+def _drop_unfinished(
+    texts: list[str], scores: list[float], example_id: str
+) -> tuple[list[str], list[float]]:
+    """Beam search pads its result with placeholder hypotheses (score about -1e9) when fewer than
+    num_return_sequences sequences finished; they are not answers, so they are dropped (never returned)."""
+    kept = [(t, s) for t, s in zip(texts, scores, strict=True) if s > -1.0e6]
+    if len(kept) < len(texts):
+        log.warning("%s: only %d of %d sequences finished", example_id, len(kept), len(texts))
+    return [t for t, _ in kept], [s for _, s in kept]
 
 
 def generate(config: GenerateConfig) -> Path:

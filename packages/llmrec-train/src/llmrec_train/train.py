@@ -6,6 +6,7 @@ import logging
 import shutil
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -96,8 +97,20 @@ def sft_config(
     )
 
 
-def train(config: TrainConfig) -> Path:
-    """Train a LoRA adapter; returns the output folder (a PEFT adapter plus logs and manifest)."""
+@dataclass
+class TrainResult:
+    """What `train` produced: the output folder and the trained (best) PEFT model, still in memory."""
+
+    output_dir: Path
+    model: torch.nn.Module
+    metrics: dict[str, Any]
+
+    def __str__(self) -> str:
+        return str(self.output_dir)
+
+
+def train(config: TrainConfig) -> TrainResult:
+    """Train a LoRA adapter into `config.output_dir` (a PEFT adapter plus config, logs and manifest)."""
     from peft import get_peft_model, prepare_model_for_kbit_training
     from transformers import EarlyStoppingCallback, set_seed
     from transformers.trainer_utils import get_last_checkpoint
@@ -184,7 +197,7 @@ def train(config: TrainConfig) -> Path:
     result = trainer.train(resume_from_checkpoint=resume_from)
 
     if not trainer.is_world_process_zero():
-        return config.output_dir
+        return TrainResult(config.output_dir, trainer.model, dict(result.metrics))
     out = config.output_dir
     out.mkdir(parents=True, exist_ok=True)
     # With validation, load_best_model_at_end has put the best adapter back in trainer.model.
@@ -222,7 +235,7 @@ def train(config: TrainConfig) -> Path:
             "wall_time_s": round(time.time() - started, 2),
         },
     )
-    return out
+    return TrainResult(out, trainer.model, dict(result.metrics))
 
 
 def _save_adapter_atomically(model: torch.nn.Module, out: Path) -> None:

@@ -1,0 +1,3 @@
+from llmrec_train.cli import main
+
+main()

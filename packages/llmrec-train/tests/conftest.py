@@ -1,0 +1,71 @@
+"""Shared fixtures: the real SmolLM2 converted once per session, and a tiny real MovieLens dataset.
+
+Inputs are built here from $LLMREC_DATA_HOME/movielens/ml-latest-small in the contract formats (BIGRec
+wording); this package's tests never import another llmrec package.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# Third-party warnings we cannot avoid (root pytest config turns warnings into errors):
+THIRD_PARTY_WARNINGS = [
+    # peft 0.21's PeftModel.__init__ reads the deprecated `is_gradient_checkpointing` of transformers 5.
+    "ignore:`is_gradient_checkpointing` is deprecated:FutureWarning",
+    # bitsandbytes' int8 matmul on CPU casts its inputs, and says so.
+    "ignore:MatMul8bitLt.*cast.*:UserWarning",
+]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for line in THIRD_PARTY_WARNINGS:
+        config.addinivalue_line("filterwarnings", line)
+
+
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A session cache folder: the GGUF -> HF conversion runs for real, once, into it."""
+    folder = tmp_path_factory.mktemp("llmrec-cache")
+    os.environ["LLMREC_CACHE_HOME"] = str(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def model_path(model_cache: Path) -> str:
+    from llmrec_train.models import DEFAULT_MODEL, resolve_model
+
+    return resolve_model(DEFAULT_MODEL)
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """train (24), valid (8), test (8) contract JSONL files and the full ml-latest-small catalogue."""
+    if not os.environ.get("LLMREC_DATA_HOME"):
+        raise RuntimeError("LLMREC_DATA_HOME must point at the shared datasets folder (CI sets it)")
+    from llmrec_train.testing import write_movielens_dataset
+
+    return write_movielens_dataset(tmp_path_factory.mktemp("data"), n_train=24, n_valid=8, n_test=8)
+
+
+@pytest.fixture(scope="session")
+def trained(model_path: str, data_dir: Path, tmp_path_factory: pytest.TempPathFactory):
+    """A LoRA adapter trained for a few real steps (2 epochs of 3 steps), with validation each epoch."""
+    from llmrec_train.config import TrainConfig
+    from llmrec_train.train import train
+
+    config = TrainConfig(
+        train_file=data_dir / "train.jsonl",
+        valid_file=data_dir / "valid.jsonl",
+        output_dir=tmp_path_factory.mktemp("adapter"),
+        epochs=2,
+        batch_size=8,
+        eval_batch_size=8,
+        learning_rate=1e-3,
+        warmup_ratio=0.0,
+        lr_scheduler="constant",
+        early_stopping_patience=0,
+    )
+    return train(config), config
