@@ -251,6 +251,24 @@ def test_baselines(ml_data, tmp_path):
     for eid, top in zip(ranks["example_id"], ranks["top_item_ids"], strict=True):
         assert not set(top) & set(hist[eid])  # history items are excluded by default
     assert 0 <= content["metrics"]["hr@10"] <= 1 and content["reweighting"]["gamma"] >= 0
+    subset = tmp_path / "subset.jsonl"
+    picked = _examples(ml_data / "test.jsonl", 7)[2:]
+    subset.write_text("".join(json.dumps({"example_id": r["example_id"]}) + "\n" for r in picked))
+    res = runner.invoke(
+        app,
+        [
+            "baseline",
+            "most-popular",
+            *args,
+            "--out",
+            str(tmp_path / "sub"),
+            "--subset",
+            str(subset),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    ids = pl.read_parquet(tmp_path / "sub" / "ranks.parquet")["example_id"].to_list()
+    assert ids == [r["example_id"] for r in picked]
     res = runner.invoke(app, ["baseline", "recent-popular", *args, "--out", str(tmp_path / "x")])
     assert res.exit_code != 0 and "--train" in str(res.exception)
 

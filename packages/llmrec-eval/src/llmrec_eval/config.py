@@ -181,6 +181,13 @@ class PopularityConfig(MetricsOptions):
     train: Path | None = field(
         default=None, metadata=_help("train.jsonl: needed for recent-popular (the window).")
     )
+    subset: Path | None = field(
+        default=None,
+        metadata=_help(
+            "Score only the examples whose example_id occurs in this JSONL (e.g. the LLM's "
+            "predictions.jsonl), so that baselines and the LLM are scored on the same examples."
+        ),
+    )
     recent_fraction: float = field(
         default=0.1,
         metadata=_help("Recent window: this last fraction of training examples by timestamp."),
@@ -204,6 +211,17 @@ class ContentConfig(MetricsOptions):
         metadata=_help("item_embeddings.npy (the same title embeddings the LLM is grounded with).")
     )
     train: Path = field(metadata=_help("train.jsonl: the recent-popularity window."))
+    subset: Path | None = field(
+        default=None,
+        metadata=_help(
+            "Score only the examples whose example_id occurs in this JSONL (e.g. the LLM's "
+            "predictions.jsonl), so that baselines and the LLM are scored on the same examples."
+        ),
+    )
+    valid_subset: Path | None = field(
+        default=None,
+        metadata=_help("Like --subset, for --valid (e.g. the LLM's validation predictions)."),
+    )
     valid: Path | None = field(
         default=None, metadata=_help("valid.jsonl to sweep gamma on (required unless --gamma).")
     )

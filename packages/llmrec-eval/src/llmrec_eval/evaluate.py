@@ -34,6 +34,7 @@ from llmrec_eval.readers import (
     read_external_scores,
     read_item_embeddings,
     read_items,
+    subset_examples,
 )
 from llmrec_eval.report import markdown_table, plot_metrics
 from llmrec_eval.reweight import GAMMA_GRIDS, item_counts, minmax, recent_window, score_rows
@@ -326,7 +327,7 @@ def baseline_popularity(config: PopularityConfig, *, recent: bool) -> dict[str, 
     started = time.time()
     ks = parse_ks(config.ks)
     catalogue = read_items(config.items)
-    examples = read_examples(config.examples, catalogue.n_items)
+    examples = subset_examples(read_examples(config.examples, catalogue.n_items), config.subset)
     if recent:
         counts, info = _recent_counts(
             config.train, catalogue.n_items, config.recent_fraction, config.recent_examples
@@ -354,7 +355,7 @@ def baseline_popularity(config: PopularityConfig, *, recent: bool) -> dict[str, 
         command=f"baseline {name}",
         config=config,
         started=started,
-        inputs=[config.examples, config.items, config.train],
+        inputs=[config.examples, config.items, config.train, config.subset],
         example_ids=examples.example_ids,
         targets=examples.targets,
         ranks=ranks,
@@ -396,7 +397,7 @@ def baseline_content(config: ContentConfig) -> dict[str, Any]:
     ks = parse_ks(config.ks)
     catalogue = read_items(config.items)
     embeddings = read_item_embeddings(config.embeddings, catalogue)
-    examples = read_examples(config.examples, catalogue.n_items)
+    examples = subset_examples(read_examples(config.examples, catalogue.n_items), config.subset)
     counts, info = _recent_counts(
         config.train, catalogue.n_items, config.recent_fraction, config.recent_examples
     )
@@ -412,7 +413,7 @@ def baseline_content(config: ContentConfig) -> dict[str, Any]:
             raise InputError(
                 "the content baseline sweeps gamma on --valid valid.jsonl (or pass --gamma)"
             )
-        valid = read_examples(config.valid, catalogue.n_items)
+        valid = subset_examples(read_examples(config.valid, catalogue.n_items), config.valid_subset)
         grid = GAMMA_GRIDS[config.gamma_grid]
         vranks, _ = ranker.run(
             content_queries(valid, embeddings, config.last_n, config.aggregate),
@@ -462,7 +463,14 @@ def baseline_content(config: ContentConfig) -> dict[str, Any]:
         command="baseline content",
         config=config,
         started=started,
-        inputs=[config.examples, config.items, config.embeddings, config.train, config.valid],
+        inputs=[
+            config.examples,
+            config.items,
+            config.embeddings,
+            config.train,
+            config.valid,
+            config.subset,
+        ],
         example_ids=examples.example_ids,
         targets=examples.targets,
         ranks=ranks[-1],

@@ -412,6 +412,39 @@ def read_examples(path: Path, n_items: int) -> Examples:
     )
 
 
+def read_example_ids(path: Path) -> list[str]:
+    """The `example_id` of every line of a JSONL file (predictions or examples)."""
+    path = _require_file(Path(path), "subset file")
+    ids = []
+    for n, obj in _read_jsonl(path):
+        eid = obj.get("example_id")
+        if not isinstance(eid, str):
+            raise _fail(path, f"expected a string, got {eid!r}", line=n, fld="example_id")
+        ids.append(eid)
+    return ids
+
+
+def subset_examples(examples: Examples, ids_path: Path | None) -> Examples:
+    """The examples whose ids occur in `ids_path` (all of them if None), in `examples` order."""
+    if ids_path is None:
+        return examples
+    wanted = set(read_example_ids(ids_path))
+    rows = [i for i, eid in enumerate(examples.example_ids) if eid in wanted]
+    missing = wanted - {examples.example_ids[i] for i in rows}
+    if missing:
+        raise InputError(
+            f"{ids_path}: {len(missing)} example_id(s) not in {examples.path}, "
+            f"e.g. {sorted(missing)[0]!r}"
+        )
+    return Examples(
+        examples.path,
+        [examples.example_ids[i] for i in rows],
+        [examples.histories[i] for i in rows],
+        examples.targets[rows],
+        examples.timestamps[rows],
+    )
+
+
 # --------------------------------------------------------------------------- external scores
 
 
