@@ -46,6 +46,7 @@ def test_no_secondary_and_labels_with_periods() -> None:
         ("\n".join(GOOD.split("\n")[:2]), "expected 3 lines, got 2", False),
         (GOOD.replace("Renault, Airplane", "Renault, , Airplane"), "an empty item", False),
         (GOOD.replace("Ford Focus, Renault, Airplane", "none"), "no primary interest", False),
+        (GOOD.replace("Inuyasha, Recreational", "Inuyasha, renault, Recreational"), "twice", False),
         (
             "The user shows interest in vehicles, including cars and aircraft, and fishing.",
             "expected 3 lines, got 1",
@@ -77,6 +78,13 @@ def test_faithfulness_counts_invented_labels() -> None:
     assert score.named == 5
     assert score.invented == ["Anime"]  # case does not matter: "Recreational Fishing" is faithful
     assert score.primary_f1 == 1.0
+
+
+def test_a_repeated_name_counts_once_for_faithfulness() -> None:
+    text = GOOD.replace("Inuyasha, Recreational fishing", "Goku, Goku, goku")
+    score = score_text(text, LABELS, TARGET)
+    assert not score.compliant
+    assert (score.named, score.invented) == (4, ["Goku"])
 
 
 def test_primary_precision_recall_f1() -> None:

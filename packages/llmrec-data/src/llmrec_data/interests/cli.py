@@ -21,7 +21,7 @@ def prepare(
     ] = None,
     n_train: Annotated[int, typer.Option(help="Training users (one example each).")] = 2000,
     n_valid: Annotated[int, typer.Option(help="Validation users.")] = 100,
-    n_test: Annotated[int, typer.Option(help="Held-out test users.")] = 100,
+    n_test: Annotated[int, typer.Option(help="Held-out test users.")] = 50,
     min_videos: Annotated[int, typer.Option(help="Fewest videos in a history.")] = 4,
     max_videos: Annotated[int, typer.Option(help="Most videos in a history.")] = 8,
     coherent_share: Annotated[

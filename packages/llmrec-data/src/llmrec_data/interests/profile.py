@@ -49,7 +49,7 @@ class ProfileConfig:
 
     max_primary: int = 3
     """At most this many primary interests."""
-    max_secondary: int = 4
+    max_secondary: int = 3
     """At most this many secondary interests."""
     primary_share: float = 0.5
     """A primary interest scores at least this share of the best dominant-area score."""

@@ -3,8 +3,9 @@
 Per output (see `parse.py` for what complies and what runs on):
 - format compliance: the output is exactly the three-line format;
 - run-on: text continues past the format;
-- faithfulness: of the interests it names (primary and secondary), the ones that are labels of the
-  input videos (names compared case-insensitively); the others are *invented*;
+- faithfulness: of the distinct interests it names (primary and secondary), the ones that are labels
+  of the input videos (names compared case-insensitively); the others are *invented*. A name repeated
+  in one output counts once here, and makes the output non-compliant;
 - primary precision / recall / F1 against the target primary interests (as sets of names). An output
   that names no primary interest scores 0 on all three.
 Aggregates: compliance and run-on are shares of outputs; faithfulness is pooled over every named

@@ -7,7 +7,8 @@ The format, exactly three lines (surrounding whitespace ignored):
     Recommendation direction: <one sentence>.
 
 An output *complies* when it is exactly that: three lines, the three prefixes in order, a non-empty
-primary list, every item non-empty, each line ending with a period and nothing after the third line.
+primary list, every item non-empty, no interest named twice (over both lists), each line ending with a
+period and nothing after the third line.
 It *runs on* when text continues past the format: a fourth non-blank line, or a second sentence on the
 direction line (". " followed by more text; a label such as "Super Smash Bros. Melee" in the
 direction would be counted too: a known, rare false positive).
@@ -41,8 +42,11 @@ class ParsedOutput:
 
     @property
     def named(self) -> list[str]:
-        """Every interest the output names (primary then secondary)."""
-        return self.primary + self.secondary
+        """The distinct interests the output names (primary then secondary; case-insensitive)."""
+        seen: dict[str, str] = {}
+        for name in self.primary + self.secondary:
+            seen.setdefault(normalize(name), name)
+        return list(seen.values())
 
 
 def normalize(name: str) -> str:
@@ -91,8 +95,12 @@ def _format_error(lines: list[str]) -> str | None:
     primary = _split_list(lines[0][len(PRIMARY) :])
     if not primary:
         return "no primary interest"
-    if not all(primary) or not all(_split_list(lines[1][len(SECONDARY) :])):
+    secondary = _split_list(lines[1][len(SECONDARY) :])
+    if not all(primary) or not all(secondary):
         return "an empty item in an interest list"
+    names = [normalize(name) for name in primary + secondary]
+    if len(set(names)) < len(names):
+        return "an interest named twice"
     direction = lines[2][len(DIRECTION) :].strip()
     if len(direction) < 2:
         return "empty recommendation direction"
