@@ -181,6 +181,8 @@ def main() -> None:
     ap.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "llmrec-eval-bench")
     ap.add_argument("--skip", choices=["1", "2"], help="skip a case")
     ap.add_argument("--fusions", default="interleave,first", help="fusions timed in case 1")
+    ap.add_argument("--case2-items", type=int, help="case 2 catalogue size (default 1,000,000)")
+    ap.add_argument("--case2-preds", type=int, help="case 2 predictions (default 100,000)")
     args = ap.parse_args()
     print(
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
@@ -189,7 +191,8 @@ def main() -> None:
     if args.skip != "1":
         case1(args.cache, args.fusions.split(","))
     if args.skip != "2":
-        case2(*((100_000, 10_000) if args.quick else (1_000_000, 100_000)))
+        items, preds = (100_000, 10_000) if args.quick else (1_000_000, 100_000)
+        case2(args.case2_items or items, args.case2_preds or preds)
     print(f"process peak RSS: {rss_mib():,.0f} MiB")
 
 
