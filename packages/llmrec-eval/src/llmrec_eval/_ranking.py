@@ -177,12 +177,12 @@ def smallest_k(scores: np.ndarray, k: int) -> np.ndarray:
     nb = n // bs  # full blocks; the short tail (< bs items) is always a candidate
     if nb <= 2 * k:
         return _smallest_k_exact(scores, k)
-    full = scores[:, : nb * bs].reshape(b, nb, bs)  # a view
-    mins = full.min(axis=2)
+    mins = np.minimum.reduceat(scores[:, : nb * bs], np.arange(0, nb * bs, bs), axis=1)
     blocks = np.argpartition(mins, k - 1, axis=1)[:, :k]
     bound = np.take_along_axis(mins, blocks, axis=1).max(axis=1)
-    vals = np.take_along_axis(full, blocks[:, :, None], axis=1).reshape(b, k * bs)
     idx = (blocks[:, :, None] * bs + np.arange(bs)).reshape(b, k * bs)
+    flat = np.ascontiguousarray(scores).reshape(-1)
+    vals = flat[idx + (np.arange(b) * n)[:, None]]
     if nb * bs < n:
         vals = np.concatenate([vals, scores[:, nb * bs :]], axis=1)
         idx = np.concatenate(
@@ -340,20 +340,24 @@ class Ranker:
                     s[r, items] = np.inf
             return s
 
-        if len(mats) > 1:
-            fused_min = mats[0].copy()
-            for m in mats[1:]:
-                np.minimum(fused_min, m, out=fused_min)
-            base = prepared(fused_min)
-        else:
-            base = prepared(mats[0])
         if self.fusion in ("first", "min") or len(mats) == 1:
+            if len(mats) > 1:
+                fused_min = mats[0] if inplace and factor is None else mats[0].copy()
+                for m in mats[1:]:
+                    np.minimum(fused_min, m, out=fused_min)
+                base = prepared(fused_min)
+            else:
+                base = prepared(mats[0])
             ranks = target_ranks(base, targets)
             return ranks, (_listed(base, top_n) if top_n else None)
         depth = max(self.depth, top_n)
+        preps = [prepared(m) for m in mats]
         # [B, T, depth] each text's best items; a missing text's list is -1
-        lists = np.stack([_listed(prepared(m), depth) for m in mats], axis=1)
+        lists = np.stack([_listed(p, depth) for p in preps], axis=1)
         lists[~valid] = -1
+        base = preps[0]  # min over texts (collapse, exclusion and weights commute with it)
+        for p in preps[1:]:
+            np.minimum(base, p, out=base)
         if self.fusion == "interleave":
             cand, keep, pos = _interleave(lists)
         else:
@@ -361,17 +365,14 @@ class Ranker:
         b = len(targets)
         hit = keep & (cand == targets[:, None])
         found = hit.any(axis=1)
-        ranks = np.where(found, np.where(hit, pos, 0).sum(axis=1), 0)
-        # below every list: ordered by the min-fused score, after all listed items
-        rows = np.flatnonzero(~found)
-        if rows.size:
-            sub, t = base[rows], targets[rows]
-            v = sub[np.arange(rows.size), t]
-            better = (sub < v[:, None]) | (
-                (sub == v[:, None]) & (np.arange(sub.shape[1]) < t[:, None])
-            )
-            listed = np.take_along_axis(better, np.maximum(cand[rows], 0), axis=1) & keep[rows]
-            ranks[rows] = keep[rows].sum(axis=1) + better.sum(axis=1) - listed.sum(axis=1)
+        # below every list: after all listed items, ordered by the min-fused score
+        rows = np.arange(b)
+        c = np.maximum(cand, 0)
+        v = base[rows, targets][:, None]
+        cv = np.take_along_axis(base, c, axis=1)
+        listed_ahead = ((cv < v) | ((cv == v) & (c < targets[:, None]))) & keep
+        below = keep.sum(axis=1) + target_ranks(base, targets) - listed_ahead.sum(axis=1)
+        ranks = np.where(found, np.where(hit, pos, 0).sum(axis=1), below)
         top = None
         if top_n:
             top = np.full((b, top_n), -1, dtype=np.int64)
