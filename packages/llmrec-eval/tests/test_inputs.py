@@ -218,3 +218,86 @@ def test_reweighting_needs_validation(cat, tmp_path):
             )
         )
     assert not (tmp_path / "o" / "metrics.json").exists()
+
+
+def _exact_predictions(path, rows):
+    return write_jsonl(
+        path,
+        [
+            {"example_id": eid, "target_item_id": t, "predictions": [f'"{TITLES[p]}"']}
+            for eid, t, p in rows
+        ],
+    )
+
+
+def test_reweighting_by_collaborative_scores(cat, tmp_path):
+    items, emb = cat
+    test = _exact_predictions(tmp_path / "test.jsonl", [("t1", 2, 0), ("t2", 1, 0)])
+    valid = _exact_predictions(tmp_path / "valid.jsonl", [("v1", 2, 0), ("v2", 2, 1)])
+    # the collaborative model is sure about the target of every example
+    for name, rows in (("test", [("t1", 2), ("t2", 1)]), ("valid", [("v1", 2), ("v2", 2)])):
+        pl.DataFrame(
+            {
+                "example_id": [eid for eid, _ in rows for _ in range(2)],
+                "item_id": [i for _, t in rows for i in (t, 4)],
+                "score": [x for _ in rows for x in (5.0, 1.0)],
+            }
+        ).write_parquet(tmp_path / f"{name}.scores.parquet")
+    result = evaluate(
+        EvaluateConfig(
+            predictions=test,
+            valid_predictions=valid,
+            items=items,
+            embeddings=emb,
+            out=tmp_path / "o",
+            reweight="scores",
+            scores=tmp_path / "test.scores.parquet",
+            valid_scores=tmp_path / "valid.scores.parquet",
+            bootstrap=0,
+            ks="1,3",
+        )
+    )
+    assert result["reweighting"]["source"] == "scores" and result["reweighting"]["gamma"] > 0
+    # the exact title keeps rank 0, the scored target comes right after it
+    assert result["metrics"]["hr@3"] == 1.0 and result["metrics_without_reweighting"]["hr@1"] == 0.0
+    bad = tmp_path / "bad.parquet"
+    pl.DataFrame({"example_id": ["t1"], "item_id": [2], "score": [1.0]}).write_parquet(bad)
+    with pytest.raises(
+        InputError, match=r"bad.parquet, field 'example_id': no scores for example_id 't2'"
+    ):
+        evaluate(
+            EvaluateConfig(
+                predictions=test,
+                items=items,
+                embeddings=emb,
+                out=tmp_path / "p",
+                reweight="scores",
+                scores=bad,
+                gamma=1.0,
+                bootstrap=0,
+            )
+        )
+
+
+def test_fixed_gamma_popularity(cat, tmp_path):
+    items, emb = cat
+    test = _exact_predictions(tmp_path / "test.jsonl", [("t1", 2, 0)])
+    result = evaluate(
+        EvaluateConfig(
+            predictions=test,
+            items=items,
+            embeddings=emb,
+            out=tmp_path / "o",
+            reweight="popularity",
+            gamma=2.0,
+            bootstrap=0,
+            fusion="first",
+        )
+    )
+    assert result["reweighting"] == {
+        "source": "popularity",
+        "window": "all training interactions (items.parquet)",
+        "gamma": 2.0,
+    }
+    manifest = json.loads((tmp_path / "o" / "manifest.json").read_text())
+    assert manifest["config"]["gamma"] == 2.0 and str(test) in manifest["inputs"]

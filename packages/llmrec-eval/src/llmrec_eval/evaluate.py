@@ -23,7 +23,7 @@ from llmrec_eval.config import (
     parse_ks,
 )
 from llmrec_eval.grounding import build_queries, rank
-from llmrec_eval.metrics import bootstrap_ci, coverage, metrics_from_ranks
+from llmrec_eval.metrics import bootstrap_ci, coverage, hit_rate_at_k, metrics_from_ranks, ndcg_at_k
 from llmrec_eval.readers import (
     Catalogue,
     Examples,
@@ -61,14 +61,14 @@ def _embeddings_or_embed(
 
 
 def _select_gamma(
-    ranks: np.ndarray, gammas: list[float], ks: list[int], metric: str
+    ranks: np.ndarray, gammas: list[float], metric: str
 ) -> tuple[float, list[dict[str, float]]]:
-    sweep = []
-    for g, row in zip(gammas, ranks, strict=True):
-        m = metrics_from_ranks(row, ks)
-        if metric not in m:
-            raise ValueError(f"--select-metric {metric!r} is not one of {sorted(m)}")
-        sweep.append({"gamma": g, metric: m[metric]})
+    """The gamma with the best validation `metric` ("ndcg@K" or "hr@K"; ties: the smallest gamma)."""
+    kind, _, k = metric.partition("@")
+    fn = {"ndcg": ndcg_at_k, "hr": hit_rate_at_k}.get(kind)
+    if fn is None or not k.isdigit() or int(k) < 1:
+        raise ValueError(f"--select-metric must look like ndcg@10 or hr@10, got {metric!r}")
+    sweep = [{"gamma": g, metric: fn(row, int(k))} for g, row in zip(gammas, ranks, strict=True)]
     best = max(range(len(gammas)), key=lambda i: (sweep[i][metric], -gammas[i]))
     return gammas[best], sweep
 
@@ -205,7 +205,7 @@ def evaluate(config: EvaluateConfig) -> dict[str, Any]:
                 gammas=grid,
                 chunk_elems=config.chunk_elems,
             )
-            gamma, sweep = _select_gamma(vranks, grid, ks, config.select_metric)
+            gamma, sweep = _select_gamma(vranks, grid, config.select_metric)
             reweight_info.update(
                 {
                     "grid": config.gamma_grid,
@@ -422,7 +422,7 @@ def baseline_content(config: ContentConfig) -> dict[str, Any]:
             gammas=grid,
             exclude=_histories_canonical(valid, catalogue) if config.exclude_history else None,
         )
-        gamma, sweep = _select_gamma(vranks, grid, ks, config.select_metric)
+        gamma, sweep = _select_gamma(vranks, grid, config.select_metric)
         reweight.update(
             {
                 "grid": config.gamma_grid,
