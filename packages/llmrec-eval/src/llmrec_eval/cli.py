@@ -92,12 +92,50 @@ def _plot(config: ReportConfig, metrics_files: list[Path]) -> None:
     console.print(f"wrote {out}")
 
 
-add_command(app, "evaluate", EvaluateConfig, _evaluate)
-add_command(baseline_app, "most-popular", PopularityConfig, _most_popular)
-add_command(baseline_app, "recent-popular", PopularityConfig, _recent_popular)
-add_command(baseline_app, "content", ContentConfig, _content)
-add_command(app, "table", ReportConfig, _table, extra=_METRICS_FILES)
-add_command(app, "plot", ReportConfig, _plot, extra=_METRICS_FILES)
+add_command(
+    app,
+    "evaluate",
+    EvaluateConfig,
+    _evaluate,
+    help="Ground generated texts (predictions.jsonl or a BIGRec result JSON) and score them.",
+)
+add_command(
+    baseline_app,
+    "most-popular",
+    PopularityConfig,
+    _most_popular,
+    help="Most popular items over the training split (items.parquet popularity).",
+)
+add_command(
+    baseline_app,
+    "recent-popular",
+    PopularityConfig,
+    _recent_popular,
+    help="Most popular items over the most recent window of training examples.",
+)
+add_command(
+    baseline_app,
+    "content",
+    ContentConfig,
+    _content,
+    help="No LLM: items nearest the last watched items, re-weighted by recent popularity.",
+)
+add_command(
+    app,
+    "table",
+    ReportConfig,
+    _table,
+    extra=_METRICS_FILES,
+    help="Markdown table (NG@K ... HR@K, BIGRec's layout) comparing metrics.json files.",
+)
+add_command(
+    app,
+    "plot",
+    ReportConfig,
+    _plot,
+    extra=_METRICS_FILES,
+    help="PNG plot of NDCG@K and HR@K against K for metrics.json files.",
+)
 
 
 @app.command()

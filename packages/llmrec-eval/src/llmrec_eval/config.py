@@ -282,6 +282,7 @@ def add_command(
     config_cls: type,
     run: Callable[[Any], Any],
     extra: list[inspect.Parameter] | None = None,
+    help: str | None = None,
 ) -> None:
     """Register `run(config_cls(**flags))` as `name`, one --flag per dataclass field (help from metadata)."""
     hints = typing.get_type_hints(config_cls)
@@ -305,5 +306,5 @@ def add_command(
 
     command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     command.__annotations__ = {p.name: p.annotation for p in params}
-    command.__doc__ = (config_cls.__doc__ or "").strip()
+    command.__doc__ = help or (config_cls.__doc__ or "").strip()
     app.command(name)(command)
