@@ -47,7 +47,7 @@ def read_predictions(path: Path) -> tuple[list[dict], dict]:
             and all(isinstance(s, float) for s in row["scores"])
         )
         if row["scores"]:
-            assert row["scores"] == sorted(row["scores"], reverse=True) or len(row["scores"]) == 1
+            assert row["scores"] == sorted(row["scores"], reverse=True)
     meta = json.loads(path.with_name(path.stem + ".meta.json").read_text(encoding="utf-8"))
     assert set(meta) >= META_KEYS
     assert meta["n_examples"] == len(rows)

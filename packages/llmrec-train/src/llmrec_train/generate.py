@@ -168,6 +168,8 @@ def _drop_unfinished(
     kept = [(t, s) for t, s in zip(texts, scores, strict=True) if s > -1.0e6]
     if len(kept) < len(texts):
         log.warning("%s: only %d of %d sequences finished", example_id, len(kept), len(texts))
+    # Rank order, best first (beam search already is; samples are ranked by their mean log-probability).
+    kept.sort(key=lambda ts: -ts[1])
     return [t for t, _ in kept], [s for _, s in kept]
 
 
