@@ -301,3 +301,13 @@ def test_fixed_gamma_popularity(cat, tmp_path):
     }
     manifest = json.loads((tmp_path / "o" / "manifest.json").read_text())
     assert manifest["config"]["gamma"] == 2.0 and str(test) in manifest["inputs"]
+
+
+def test_items_from_another_project_get_duplicate_groups(tmp_path):
+    # only item_id and title: groups come from the normalised titles, canonical = smallest id
+    pl.DataFrame(
+        {"item_id": [0, 1, 2], "title": ["Emma (1996)", "Heat (1995)", "emma  (1996)"]}
+    ).write_parquet(tmp_path / "items.parquet")
+    catalogue = read_items(tmp_path / "items.parquet")
+    assert catalogue.canonical.tolist() == [0, 1, 0] and catalogue.popularity is None
+    assert catalogue.index.lookup('"EMMA (1996)"') == 0
