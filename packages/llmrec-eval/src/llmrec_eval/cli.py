@@ -14,6 +14,7 @@ from llmrec_eval.config import (
     EvaluateConfig,
     PopularityConfig,
     ReportConfig,
+    SamplesConfig,
     add_command,
 )
 from llmrec_eval.interests.cli import app as interests_app
@@ -92,6 +93,30 @@ def _plot(config: ReportConfig, metrics_files: list[Path]) -> None:
     console.print(f"wrote {out}")
 
 
+def _samples(config: SamplesConfig) -> None:
+    from llmrec_eval.samples import samples_markdown, write_samples
+
+    runs: dict[str, Path] = {}
+    for item in config.run:
+        name, sep, folder = item.partition("=")
+        if not sep or not name or not folder:
+            raise typer.BadParameter(f"--run {item!r}: expected NAME=FOLDER")
+        runs[name] = Path(folder)
+    text = samples_markdown(
+        config.examples,
+        config.items,
+        runs,
+        n=config.n,
+        seed=config.seed,
+        history=config.history,
+        top=config.top,
+    )
+    if config.out is not None:
+        write_samples(config.out, text)
+    else:
+        typer.echo(text)
+
+
 add_command(
     app,
     "evaluate",
@@ -135,6 +160,15 @@ add_command(
     _plot,
     extra=_METRICS_FILES,
     help="PNG plot of NDCG@K and HR@K against K for metrics.json files.",
+)
+
+
+add_command(
+    app,
+    "samples",
+    SamplesConfig,
+    _samples,
+    help="Markdown samples: history, target, and each run's generated text, top items, target rank.",
 )
 
 

@@ -272,6 +272,24 @@ class ReportConfig:
     ci: bool = field(default=False, metadata=_help("Table: add the 95% bootstrap intervals."))
 
 
+@dataclass
+class SamplesConfig:
+    """`llmrec-eval samples`."""
+
+    examples: Path = field(metadata=_help("Examples JSONL the runs were scored on (test.jsonl)."))
+    items: Path = field(metadata=_help("items.parquet: titles of the ranked items."))
+    run: list[str] = field(
+        metadata=_help("NAME=FOLDER of an evaluate/baseline output (its ranks.parquet); repeat.")
+    )
+    out: Path | None = field(
+        default=None, metadata=_help("Write the Markdown here (default: print).")
+    )
+    n: int = field(default=8, metadata=_help("Examples shown, drawn with --seed."))
+    seed: int = field(default=0, metadata=_help("Seed of the draw."))
+    history: int = field(default=5, metadata=_help("Most recent history titles shown."))
+    top: int = field(default=3, metadata=_help("Top-ranked items shown per run."))
+
+
 def config_dict(config: Any) -> dict[str, Any]:
     return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()}
 
