@@ -404,6 +404,97 @@ evaluate = _stage_task(
 )
 
 
+# Rows of the results table, LLM runs first; names as the evaluate/baseline stages write them.
+def _result_folders(folder: Path) -> list[Path]:
+    order = ["llm-lora+", "llm-lora", "llm-base", "content", "recent-popular", "most-popular"]
+
+    def rank(p: Path) -> tuple[int, str]:
+        return next((i for i, o in enumerate(order) if p.name.startswith(o)), len(order)), p.name
+
+    return sorted((p.parent for p in (folder / "eval").glob("*/metrics.json")), key=rank)
+
+
+def _write_report(c: Context, dataset: str, folder: Path) -> Path:
+    """report.md: results table (95% CIs), NDCG/HR@K plot, training curves, samples."""
+    evals = _result_folders(folder)
+    if not evals:
+        raise SystemExit(f"{folder}: no evaluation results yet: run `invoke pipeline` first")
+    results = [str(p) for p in evals]
+    c.run(
+        shlex.join(["llmrec-eval", "table", *results, "--out", str(folder / "results.md")]),
+        hide=True,
+    )
+    c.run(
+        shlex.join(
+            ["llmrec-eval", "table", "--ci", *results, "--out", str(folder / "results_ci.md")]
+        ),
+        hide=True,
+    )
+    c.run(
+        shlex.join(["llmrec-eval", "plot", *results, "--out", str(folder / "metrics.png")]),
+        hide=True,
+    )
+    data = folder / "data"
+    c.run(
+        shlex.join(
+            ["llmrec-eval", "samples", "--examples", str(data / "test.jsonl")]
+            + ["--items", str(data / "items.parquet"), "--out", str(folder / "samples.md")]
+            + [a for p in evals for a in ("--run", f"{p.name}={p}")]
+        ),
+        hide=True,
+    )
+    manifest = json.loads((folder / "manifest.json").read_text())
+    stages = manifest.get("stages", {})
+    lines = [
+        f"# llmrec run: {dataset} / {folder.name}",
+        "",
+        f"Device {manifest.get('device')}, git commit {manifest.get('git_commit')}, "
+        f"total wall time {manifest.get('wall_time_s', '?')} s.",
+        "",
+        "## Results (test split, full ranking)",
+        "",
+        (folder / "results.md").read_text(),
+        "With 95% bootstrap intervals:",
+        "",
+        (folder / "results_ci.md").read_text(),
+        "![NDCG@K and HR@K](metrics.png)",
+        "",
+    ]
+    if (folder / "adapter" / "loss.png").exists():
+        lines += ["## Training", "", "![training and validation loss](adapter/loss.png)", ""]
+    lines += [
+        "## Samples: history, target, and what each run ranked (LoRA on vs off)",
+        "",
+        (folder / "samples.md").read_text(),
+        "## Stages",
+        "",
+        "| stage | wall time (s) |",
+        "|---|---:|",
+        *(f"| {name} | {info['wall_time_s']} |" for name, info in stages.items()),
+        "",
+        "Settings: `manifest.json`.",
+        "",
+    ]
+    report = folder / "report.md"
+    tmp = report.with_suffix(".md.tmp")
+    tmp.write_text("\n".join(lines), encoding="utf-8")
+    tmp.replace(report)
+    return report
+
+
+@task(
+    help={
+        "dataset": _HELP["dataset"],
+        "run": "run folder name(s) under runs/<dataset>/, comma-separated",
+    }
+)
+def report(c: Context, dataset: str = "movie-small", run: str = "cpu") -> None:
+    """Markdown report of one run (or several, comma-separated): table, plot, curves, samples."""
+    for name in run.split(","):
+        path = _write_report(c, dataset, _run_folder(dataset, name, name))
+        print(f"wrote {path}")
+
+
 @task(help=_HELP, iterable=["set"])
 def pipeline(
     c: Context,
