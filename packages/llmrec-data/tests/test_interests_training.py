@@ -12,7 +12,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from llmrec_data.interests import InterestsConfig, UserConfig, prepare_interests
 
 
@@ -28,7 +27,6 @@ def _run(args: list[str], cwd: Path) -> None:
     assert done.returncode == 0, f"{' '.join(args)} failed:\n{done.stderr[-3000:]}"
 
 
-@pytest.mark.slow
 def test_short_real_training_run(tmp_path: Path) -> None:
     # Tiny real examples: short histories keep the CPU run to a minute or so.
     config = InterestsConfig(
@@ -50,7 +48,7 @@ def test_short_real_training_run(tmp_path: Path) -> None:
         [
             *_cli("llmrec-train"), "generate",
             "--examples", str(data["test"]), "--out", str(predictions), "--adapter", str(adapter),
-            "--decoding", "greedy", "--max-new-tokens", "24", "--batch-size", "2",
+            "--decoding", "greedy", "--max-new-tokens", "16", "--batch-size", "2",
         ],
         tmp_path,
     )  # fmt: skip
