@@ -516,3 +516,73 @@ def pipeline(
     )
     runner.manifest["wall_time_s"] = round(time.perf_counter() - start, 1)
     _write_json(runner.manifest_path, runner.manifest)
+
+
+# --------------------------------------------------------------------------------------------
+# benchmarks
+
+BENCHMARKS = [
+    (
+        "llmrec-data: prepare, MovieLens-10M size",
+        "packages/llmrec-data/benchmarks/bench_prepare.py",
+    ),
+    ("llmrec-eval: grounding and metrics", "packages/llmrec-eval/benchmarks/bench_grounding.py"),
+    ("llmrec-train: SFT throughput", "packages/llmrec-train/benchmarks/bench_train.py"),
+    ("llmrec-train: generation throughput", "packages/llmrec-train/benchmarks/bench_generate.py"),
+]
+
+
+def _machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = ""
+    try:
+        kb = int(Path("/proc/meminfo").read_text().split()[1])
+        mem = f", {kb / 2**20:.0f} GiB RAM"
+    except (OSError, ValueError, IndexError):
+        pass
+    return f"{cpu}, {os.cpu_count()} cores{mem}, {platform.platform()}, device {_device()}"
+
+
+@task(
+    help={
+        "only": "run only the benchmarks whose title contains this text",
+        "quick": "smaller sizes",
+    }
+)
+def bench(c: Context, only: str = "", quick: bool = False) -> None:
+    """Run every package's benchmark and write docs/benchmarks.md with the figures and the machine."""
+    quick_args = {
+        "bench_prepare.py": ["--ratings", "500000", "--users", "3500"],
+        "bench_grounding.py": ["--quick"],
+        "bench_train.py": ["--n", "32"],
+        "bench_generate.py": ["--n", "32"],
+    }
+    sections = [
+        "# Benchmarks",
+        "",
+        f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on: {_machine()}.",
+        f"git commit {_git_commit()}; `invoke bench{' --quick' if quick else ''}` wrote this file.",
+        "",
+    ]
+    for title, script in BENCHMARKS:
+        if only and only not in title:
+            continue
+        argv = ["python", script, *(quick_args[Path(script).name] if quick else [])]
+        print(f"== {title}: {shlex.join(argv)}", flush=True)
+        result = c.run(shlex.join(argv), pty=False, warn=True)
+        out = result.stdout.strip() if result else ""
+        sections += [f"## {title}", "", f"`{shlex.join(argv)}`", "", out or "(no output)", ""]
+        if result is None or result.failed:
+            sections += [f"**failed** (exit {result.exited if result else '?'})", ""]
+    target = ROOT / "docs" / "benchmarks.md"
+    tmp = target.with_suffix(".md.tmp")
+    tmp.write_text("\n".join(sections), encoding="utf-8")
+    tmp.replace(target)
+    print(f"wrote {target}")
