@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
-import json
 from pathlib import Path
 
-import numpy as np
-import polars as pl
 import pytest
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
@@ -27,44 +24,3 @@ def ml_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """ml-latest-small's 300 most-rated movies and 60 users, with real MiniLM title embeddings."""
     out = tmp_path_factory.mktemp("ml300")
     return _load_builder().build(out, max_items=300, max_users=60, embed=True)
-
-
-def write_catalogue(
-    folder: Path,
-    titles: list[str],
-    vectors: np.ndarray,
-    *,
-    canonical: list[int] | None = None,
-    popularity: list[int] | None = None,
-    model: str = "sentence-transformers/all-MiniLM-L6-v2",
-) -> tuple[Path, Path]:
-    """items.parquet + item_embeddings.npy/.json in the contract formats."""
-    import hashlib
-
-    n = len(titles)
-    folder.mkdir(parents=True, exist_ok=True)
-    pl.DataFrame(
-        {
-            "item_id": pl.Series(range(n), dtype=pl.Int64),
-            "source_id": [str(i) for i in range(n)],
-            "title": titles,
-            "canonical_item_id": pl.Series(canonical or list(range(n)), dtype=pl.Int64),
-            "popularity": pl.Series(popularity or [1] * n, dtype=pl.Int64),
-        }
-    ).write_parquet(folder / "items.parquet")
-    np.save(folder / "item_embeddings.npy", np.asarray(vectors, dtype=np.float32))
-    meta = {
-        "model": model,
-        "dim": int(vectors.shape[1]),
-        "normalized": False,
-        "n_items": n,
-        "text_field": "title",
-        "items_sha256": hashlib.sha256((folder / "items.parquet").read_bytes()).hexdigest(),
-    }
-    (folder / "item_embeddings.json").write_text(json.dumps(meta))
-    return folder / "items.parquet", folder / "item_embeddings.npy"
-
-
-def write_jsonl(path: Path, rows: list[dict]) -> Path:
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    return path

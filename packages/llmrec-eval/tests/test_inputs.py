@@ -7,7 +7,7 @@ import json
 import numpy as np
 import polars as pl
 import pytest
-from conftest import write_catalogue, write_jsonl
+from eval_contract_files import write_catalogue, write_jsonl
 from llmrec_eval import (
     EvaluateConfig,
     InputError,
