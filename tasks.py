@@ -108,10 +108,13 @@ def _parse_value(text: str) -> Any:
         return text
 
 
-def _resolve_profile(profile: str, overrides: list[str]) -> dict[str, dict[str, Any]]:
-    if profile not in PROFILES:
-        raise SystemExit(f"unknown profile {profile!r}: expected one of {', '.join(PROFILES)}")
-    config = copy.deepcopy(PROFILES[profile])
+def _resolve_profile(
+    profile: str, overrides: list[str], profiles: dict[str, dict[str, dict[str, Any]]] | None = None
+) -> dict[str, dict[str, Any]]:
+    profiles = PROFILES if profiles is None else profiles
+    if profile not in profiles:
+        raise SystemExit(f"unknown profile {profile!r}: expected one of {', '.join(profiles)}")
+    config = copy.deepcopy(profiles[profile])
     for item in overrides:
         key, sep, value = item.partition("=")
         stage, dot, option = key.partition(".")
@@ -516,6 +519,96 @@ def pipeline(
     )
     runner.manifest["wall_time_s"] = round(time.perf_counter() - start, 1)
     _write_json(runner.manifest_path, runner.manifest)
+
+
+# --------------------------------------------------------------------------------------------
+# interest summaries: prepare -> train -> generate (LoRA off and on) -> report
+
+INTEREST_PROFILES: dict[str, dict[str, dict[str, Any]]] = {
+    "cpu": {
+        "data": {"seed": 0},
+        "train": {
+            "n_train": -1,
+            "n_valid": 32,
+            "max_steps": 200,
+            "batch_size": 8,
+            "learning_rate": 2e-3,
+            "lora_r": 16,
+            "lora_alpha": 32,
+            "lora_target_modules": "q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj",
+            "seed": 0,
+        },
+        "generate": {"decoding": "greedy", "max_new_tokens": 96, "batch_size": 10},
+    },
+    "tiny": {
+        "data": {"n_train": 16, "n_valid": 4, "n_test": 4, "seed": 0},
+        "train": {"n_train": 16, "n_valid": 4, "max_steps": 2, "batch_size": 4, "seed": 0},
+        "generate": {"decoding": "greedy", "max_new_tokens": 24, "batch_size": 4},
+    },
+}
+
+
+@task(
+    help={
+        **{k: v for k, v in _HELP.items() if k != "dataset"},
+        "profile": f"one of {', '.join(INTEREST_PROFILES)}",
+        "run": "run folder name under runs/interests/ (default: the profile's name)",
+    },
+    iterable=["set"],
+)
+def interests(
+    c: Context,
+    profile: str = "cpu",
+    run: str | None = None,
+    set_: list[str] | None = None,
+    force: bool = False,
+) -> None:
+    """Interest summaries end to end; writes report.md (LoRA OFF vs ON, cases and metrics)."""
+    config = _resolve_profile(profile, set_ or [], INTEREST_PROFILES)
+    runs = Path(os.environ.get("LLMREC_RUNS_DIR", ROOT / "runs"))
+    folder = runs / "interests" / (run or profile)
+    folder.mkdir(parents=True, exist_ok=True)
+    print(f"llmrec interests: profile={profile} device={_device()} run={folder}")
+    data, adapter, preds = folder / "data", folder / "adapter", folder / "predictions"
+    train, valid, test = (data / f"{s}.jsonl" for s in ("train", "valid", "test"))
+    gen = _flags(config["generate"])
+    runner = Run(c, folder, force)
+    runner.manifest.update({"task": "interests", "config": config, "versions": _versions()})
+    runner.manifest.update({"git_commit": _git_commit(), "device": _device()})
+    start = time.perf_counter()
+    runner.stage(
+        "data",
+        ["llmrec-data", "interests", "prepare", "--out", str(data), *_flags(config["data"])],
+        [],
+        [train, valid, test],
+    )
+    runner.stage(
+        "train",
+        ["llmrec-train", "train", "--train-file", str(train), "--valid-file", str(valid)]
+        + ["--output-dir", str(adapter), *_flags(config["train"])]
+        + (["--resume"] if any((adapter / "checkpoints").glob("checkpoint-*")) else []),
+        [train, valid],
+        [adapter / "adapter_model.safetensors"],
+    )
+    for name, extra, inputs in (
+        ("off", [], [test]),
+        ("on", ["--adapter", str(adapter)], [test, adapter / "adapter_model.safetensors"]),
+    ):
+        out = preds / name / "predictions.jsonl"
+        argv = ["llmrec-train", "generate", "--examples", str(test), "--out", str(out), *gen]
+        runner.stage(f"generate-{name}", argv + extra, inputs, [out])
+    off, on = preds / "off" / "predictions.jsonl", preds / "on" / "predictions.jsonl"
+    runner.stage(
+        "report",
+        ["llmrec-eval", "interests", "report", "--examples", str(test), "--off", str(off)]
+        + ["--on", str(on), "--out", str(folder / "report.md")]
+        + ["--metrics-out", str(folder / "metrics.json")],
+        [test, off, on],
+        [folder / "report.md"],
+    )
+    runner.manifest["wall_time_s"] = round(time.perf_counter() - start, 1)
+    _write_json(runner.manifest_path, runner.manifest)
+    print(f"report: {folder / 'report.md'}")
 
 
 # --------------------------------------------------------------------------------------------
