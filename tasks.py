@@ -27,6 +27,8 @@ from typing import Any
 from invoke import Context, task
 
 ROOT = Path(__file__).resolve().parent
+# The package CLIs live beside this interpreter (the workspace venv), even when PATH lacks it.
+os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 DATASETS = ("movie", "movie-1m", "movie-small", "game", "game-small", "custom")
 
 # Each profile maps a stage to the flags of its CLI (`key` -> `--key`, bools -> `--key/--no-key`).
@@ -380,7 +382,7 @@ _HELP = {
 
 
 def _stage_task(stage: str, doc: str, only: tuple[str, ...]):
-    @task(name=stage, help=_HELP, iterable=["set"])
+    @task(name=stage, help=_HELP, iterable=["set_"])
     def run_stage(
         c: Context,
         dataset: str = "movie-small",
@@ -498,7 +500,7 @@ def report(c: Context, dataset: str = "movie-small", run: str = "cpu") -> None:
         print(f"wrote {path}")
 
 
-@task(help=_HELP, iterable=["set"])
+@task(help=_HELP, iterable=["set_"])
 def pipeline(
     c: Context,
     dataset: str = "movie-small",
@@ -554,7 +556,7 @@ INTEREST_PROFILES: dict[str, dict[str, dict[str, Any]]] = {
         "profile": f"one of {', '.join(INTEREST_PROFILES)}",
         "run": "run folder name under runs/interests/ (default: the profile's name)",
     },
-    iterable=["set"],
+    iterable=["set_"],
 )
 def interests(
     c: Context,

@@ -79,7 +79,6 @@ def _interrupt_during_training(env: dict[str, str], folder: Path) -> None:
 def test_pipeline_resumes_after_interruption_and_then_skips(env: dict[str, str]) -> None:
     folder = Path(env["LLMREC_RUNS_DIR"]) / "movie-small" / "tiny"
     _interrupt_during_training(env, folder)
-    assert not (folder / "adapter" / "adapter_model.safetensors").exists()
     stamps = folder / ".stages"
     assert {p.stem for p in stamps.glob("*.json")} == {"data", "embed"}
 
