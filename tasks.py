@@ -35,13 +35,13 @@ DATASETS = ("movie", "movie-1m", "movie-small", "game", "game-small", "custom")
 # `cpu` finishes movie-small on a 2-core CPU in under 20 minutes; `paper` is BIGRec's setting.
 PROFILES: dict[str, dict[str, dict[str, Any]]] = {
     "cpu": {
-        "data": {"valid_sample": 300, "test_sample": 500, "seed": 42},
-        "train": {"n_train": 1024, "n_valid": 100, "epochs": 1, "seed": 0},
+        "data": {"valid_sample": 150, "test_sample": 300, "seed": 42},
+        "train": {"n_train": 128, "n_valid": 32, "epochs": 1, "batch_size": 16, "seed": 0},
         "generate": {
             "decoding": "beam",
             "num_beams": 4,
             "num_return_sequences": 4,
-            "max_new_tokens": 32,
+            "constrained": True,
             "batch_size": 16,
         },
         "evaluate": {"reweight": "recent", "bootstrap": 1000},

@@ -46,7 +46,6 @@ def test_no_secondary_and_labels_with_periods() -> None:
         ("\n".join(GOOD.split("\n")[:2]), "expected 3 lines, got 2", False),
         (GOOD.replace("Renault, Airplane", "Renault, , Airplane"), "an empty item", False),
         (GOOD.replace("Ford Focus, Renault, Airplane", "none"), "no primary interest", False),
-        (GOOD.replace("Inuyasha, Recreational", "Inuyasha, renault, Recreational"), "twice", False),
         (
             "The user shows interest in vehicles, including cars and aircraft, and fishing.",
             "expected 3 lines, got 1",
@@ -59,6 +58,15 @@ def test_malformed_outputs(text: str, error: str, run_on: bool) -> None:
     assert not parsed.compliant
     assert parsed.error is not None and error in parsed.error
     assert parsed.run_on is run_on
+
+
+def test_a_repeated_interest_complies_but_is_counted_as_a_repeat() -> None:
+    text = GOOD.replace("Inuyasha, Recreational", "Inuyasha, renault, Recreational")
+    parsed = parse_output(text)
+    assert parsed.compliant and parsed.repeats
+    assert not parse_output(GOOD).repeats
+    score = score_text(text, LABELS, TARGET)
+    assert score.repeats and score.compliant
 
 
 def test_near_miss_is_read_leniently_but_does_not_comply() -> None:
@@ -83,7 +91,7 @@ def test_faithfulness_counts_invented_labels() -> None:
 def test_a_repeated_name_counts_once_for_faithfulness() -> None:
     text = GOOD.replace("Inuyasha, Recreational fishing", "Goku, Goku, goku")
     score = score_text(text, LABELS, TARGET)
-    assert not score.compliant
+    assert score.repeats
     assert (score.named, score.invented) == (4, ["Goku"])
 
 

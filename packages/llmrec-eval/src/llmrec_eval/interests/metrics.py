@@ -5,7 +5,8 @@ Per output (see `parse.py` for what complies and what runs on):
 - run-on: text continues past the format;
 - faithfulness: of the distinct interests it names (primary and secondary), the ones that are labels
   of the input videos (names compared case-insensitively); the others are *invented*. A name repeated
-  in one output counts once here, and makes the output non-compliant;
+  in one output counts once here;
+- repeats: the output names one interest twice (e.g. a primary interest again as a secondary one);
 - primary precision / recall / F1 against the target primary interests (as sets of names). An output
   that names no primary interest scores 0 on all three.
 Aggregates: compliance and run-on are shares of outputs; faithfulness is pooled over every named
@@ -27,6 +28,7 @@ class CaseScore:
 
     compliant: bool
     run_on: bool
+    repeats: bool
     named: int
     primary_named: int
     invented: list[str]
@@ -43,6 +45,7 @@ class InterestMetrics:
     n: int
     format_compliance: float
     run_on_rate: float
+    repeat_rate: float
     faithfulness: float | None
     named_interests: int
     invented_interests: int
@@ -71,6 +74,7 @@ def score_case(
     return CaseScore(
         compliant=parsed.compliant,
         run_on=parsed.run_on,
+        repeats=parsed.repeats,
         named=len(named),
         primary_named=len(predicted),
         invented=invented,
@@ -97,6 +101,7 @@ def aggregate(scores: Sequence[CaseScore]) -> InterestMetrics:
         n=n,
         format_compliance=sum(s.compliant for s in scores) / n,
         run_on_rate=sum(s.run_on for s in scores) / n,
+        repeat_rate=sum(s.repeats for s in scores) / n,
         faithfulness=(named - invented) / named if named else None,
         named_interests=named,
         invented_interests=invented,

@@ -7,8 +7,9 @@ The format, exactly three lines (surrounding whitespace ignored):
     Recommendation direction: <one sentence>.
 
 An output *complies* when it is exactly that: three lines, the three prefixes in order, a non-empty
-primary list, every item non-empty, no interest named twice (over both lists), each line ending with a
-period and nothing after the third line.
+primary list, every item non-empty, each line ending with a period and nothing after the third line.
+It *repeats* when one interest is named twice over both lists (e.g. a primary interest again among the
+secondary ones): a content fault measured on its own, not a format fault.
 It *runs on* when text continues past the format: a fourth non-blank line, or a second sentence on the
 direction line (". " followed by more text; a label such as "Super Smash Bros. Melee" in the
 direction would be counted too: a known, rare false positive).
@@ -38,6 +39,7 @@ class ParsedOutput:
     direction: str | None
     compliant: bool
     run_on: bool
+    repeats: bool  # an interest named twice over both lists
     error: str | None  # why it does not comply; None when it does
 
     @property
@@ -98,9 +100,6 @@ def _format_error(lines: list[str]) -> str | None:
     secondary = _split_list(lines[1][len(SECONDARY) :])
     if not all(primary) or not all(secondary):
         return "an empty item in an interest list"
-    names = [normalize(name) for name in primary + secondary]
-    if len(set(names)) < len(names):
-        return "an interest named twice"
     direction = lines[2][len(DIRECTION) :].strip()
     if len(direction) < 2:
         return "empty recommendation direction"
@@ -130,9 +129,13 @@ def parse_output(text: str) -> ParsedOutput:
             or (direction_index is not None and direction_index < len(nonblank) - 1)
         )
     )
+    primary = _lenient_list(nonblank, PRIMARY)
+    secondary = _lenient_list(nonblank, SECONDARY)
+    names = [normalize(name) for name in primary + secondary]
     return ParsedOutput(
-        primary=_lenient_list(nonblank, PRIMARY),
-        secondary=_lenient_list(nonblank, SECONDARY),
+        primary=primary,
+        secondary=secondary,
+        repeats=len(set(names)) < len(names),
         direction=direction,
         compliant=error is None,
         run_on=run_on,

@@ -69,6 +69,7 @@ def metrics_table(runs: list[RunResult]) -> str:
         ("primary recall", lambda m: f"{m.primary_recall:.3f}"),
         ("primary F1", lambda m: f"{m.primary_f1:.3f}"),
         ("run-on rate", lambda m: _percent(m.run_on_rate)),
+        ("repeated-interest rate", lambda m: _percent(m.repeat_rate)),
         ("primary interests named (mean)", lambda m: f"{m.mean_primary_named:.2f}"),
     ]
     lines = [header, rule]
