@@ -253,7 +253,9 @@ def _stages(
     data, adapter, preds, ev = (folder / n for n in ("data", "adapter", "predictions", "eval"))
     items, emb = data / "items.parquet", data / "item_embeddings.npy"
     train, valid, test = (data / f"{s}.jsonl" for s in ("train", "valid", "test"))
-    gen = _flags(config["generate"])
+    # Generation uses the base model the adapter was trained on, unless told otherwise.
+    inherited = {k: v for k, v in config["train"].items() if k in ("model", "quantization")}
+    gen = _flags({**inherited, **config["generate"]})
     evaluate = config["evaluate"]
     eval_common = ["--items", str(items), "--embeddings", str(emb), "--train", str(train)]
 
@@ -292,7 +294,10 @@ def _stages(
         ("embed", ["llmrec-data", "embed", "--data", str(data)], [items], [emb]),
         (
             "train",
-            ["llmrec-train", "train", "--train-file", str(train), "--valid-file", str(valid)]
+            # LLMREC_TRAIN_LAUNCHER swaps the command, e.g. for several GPUs:
+            # "accelerate launch --config_file configs/accelerate/multi_gpu.yaml -m llmrec_train"
+            shlex.split(os.environ.get("LLMREC_TRAIN_LAUNCHER", "llmrec-train"))
+            + ["train", "--train-file", str(train), "--valid-file", str(valid)]
             + ["--output-dir", str(adapter), *_flags(config["train"])]
             + (["--resume"] if any((adapter / "checkpoints").glob("checkpoint-*")) else []),
             [train, valid],
