@@ -537,7 +537,7 @@ INTEREST_PROFILES: dict[str, dict[str, dict[str, Any]]] = {
         "train": {
             "n_train": -1,
             "n_valid": 32,
-            "max_steps": 200,
+            "max_steps": 80,
             "batch_size": 8,
             "learning_rate": 2e-3,
             "lora_r": 16,
