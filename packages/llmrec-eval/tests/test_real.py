@@ -279,3 +279,45 @@ def test_ground_helper_on_distinct_vectors(real):
     assert top.shape == (1, 4) and top[0, 0] == catalogue.canonical[5]
     assert len(set(top[0].tolist())) == 4
     assert np.all(catalogue.canonical[top[0]] == top[0])  # only canonical items are listed
+
+
+def test_exclude_history_never_ranks_the_users_own_items(ml_data, tmp_path):
+    rows = _examples(ml_data / "test.jsonl", 30)
+    # each example "predicts" its own last history item: without exclusion it ranks first
+    preds = write_jsonl_rows(
+        tmp_path / "p.jsonl",
+        [
+            {
+                "example_id": r["example_id"],
+                "target_item_id": r["target_item_id"],
+                "predictions": [f'"{r["history_titles"][-1]}"'],
+            }
+            for r in rows
+        ],
+    )
+    common = ["evaluate", "--predictions", str(preds), "--items", str(ml_data / "items.parquet")]
+    common += ["--embeddings", str(ml_data / "item_embeddings.npy"), "--bootstrap", "0"]
+    res = runner.invoke(app, [*common, "--out", str(tmp_path / "plain")])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(
+        app,
+        [*common, "--out", str(tmp_path / "x"), "--exclude-history"]
+        + ["--examples", str(ml_data / "test.jsonl")],
+    )
+    assert res.exit_code == 0, res.output
+    canonical = pl.read_parquet(ml_data / "items.parquet")["canonical_item_id"].to_list()
+    plain = pl.read_parquet(tmp_path / "plain" / "ranks.parquet")["top_item_ids"].to_list()
+    excluded = pl.read_parquet(tmp_path / "x" / "ranks.parquet")["top_item_ids"].to_list()
+    for r, top_plain, top_x in zip(rows, plain, excluded, strict=True):
+        history = {canonical[i] for i in r["history_item_ids"]}
+        assert top_plain[0] == canonical[r["history_item_ids"][-1]]
+        assert not history & set(top_x)
+    metrics = json.loads((tmp_path / "x" / "metrics.json").read_text())
+    assert metrics["grounding"]["exclude_history"] is True
+    res = runner.invoke(app, [*common, "--out", str(tmp_path / "y"), "--exclude-history"])
+    assert res.exit_code != 0 and "--examples" in str(res.exception)
+
+
+def write_jsonl_rows(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path

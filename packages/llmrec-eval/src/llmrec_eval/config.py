@@ -123,6 +123,21 @@ class EvaluateConfig(ReweightOptions, MetricsOptions):
     format: Literal["auto", "predictions", "bigrec"] = field(
         default="auto", metadata=_help("Format of --predictions (auto: by content).")
     )
+    exclude_history: bool = field(
+        default=False,
+        metadata=_help(
+            "Never rank an item of the example's own history (needs --examples, and "
+            "--valid-examples with --valid-predictions)."
+        ),
+    )
+    examples: Path | None = field(
+        default=None,
+        metadata=_help("Examples JSONL holding the histories of --predictions (test.jsonl)."),
+    )
+    valid_examples: Path | None = field(
+        default=None,
+        metadata=_help("Examples JSONL holding the histories of --valid-predictions."),
+    )
     model: str | None = field(
         default=None,
         metadata=_help(

@@ -146,6 +146,23 @@ def _write_outputs(
     return result
 
 
+def _history_exclusion(
+    examples_path: Path | None, example_ids: list[str], catalogue: Catalogue, flag: str
+) -> list[np.ndarray]:
+    """Each prediction's history (canonical ids), looked up by example_id in the examples file."""
+    if examples_path is None:
+        raise InputError(f"--exclude-history needs {flag} (the examples file with the histories)")
+    examples = read_examples(examples_path, catalogue.n_items)
+    by_id = dict(zip(examples.example_ids, _histories_canonical(examples, catalogue), strict=True))
+    missing = [i for i in example_ids if i not in by_id]
+    if missing:
+        raise InputError(
+            f"{examples_path}: no example_id {missing[0]!r} (and {len(missing) - 1} more) "
+            f"of the predictions: {flag} must be the file the predictions answer"
+        )
+    return [by_id[i] for i in example_ids]
+
+
 def evaluate(config: EvaluateConfig) -> dict[str, Any]:
     """Ground predictions (llmrec or BIGRec format) against the catalogue and write metrics."""
     started = time.time()
@@ -194,6 +211,13 @@ def evaluate(config: EvaluateConfig) -> dict[str, Any]:
                 device=config.device,
             )
             grid = GAMMA_GRIDS[config.gamma_grid]
+            valid_exclude = (
+                _history_exclusion(
+                    config.valid_examples, vpreds.example_ids, catalogue, "--valid-examples"
+                )
+                if config.exclude_history
+                else None
+            )
             vranks, _ = rank(
                 vq.queries,
                 vpreds.targets,
@@ -204,6 +228,7 @@ def evaluate(config: EvaluateConfig) -> dict[str, Any]:
                 weighting=valid_weighting,
                 gammas=grid,
                 chunk_elems=config.chunk_elems,
+                exclude=valid_exclude,
             )
             gamma, sweep = _select_gamma(vranks, grid, config.select_metric)
             reweight_info.update(
@@ -218,6 +243,11 @@ def evaluate(config: EvaluateConfig) -> dict[str, Any]:
         reweight_info["gamma"] = gamma
         gammas = [0.0, gamma]
 
+    exclude = (
+        _history_exclusion(config.examples, preds.example_ids, catalogue, "--examples")
+        if config.exclude_history
+        else None
+    )
     with tqdm(total=len(preds), desc="ranking", unit="ex", disable=None) as bar:
         ranks, top = rank(
             q.queries,
@@ -229,6 +259,7 @@ def evaluate(config: EvaluateConfig) -> dict[str, Any]:
             weighting=weighting,
             gammas=gammas,
             chunk_elems=config.chunk_elems,
+            exclude=exclude,
             progress=bar.update,
         )
     extra: dict[str, Any] = {
@@ -247,6 +278,7 @@ def evaluate(config: EvaluateConfig) -> dict[str, Any]:
             "distance": config.distance,
             "fusion": config.fusion,
             "fusion_depth": max(config.fusion_depth, max(ks)),
+            "exclude_history": config.exclude_history,
             "embedding_model": embeddings.model,
             "texts_used": q.n_texts,
             "texts_exact": q.n_exact,

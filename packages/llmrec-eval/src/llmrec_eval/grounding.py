@@ -109,13 +109,22 @@ def rank(
     weighting: Weighting | None = None,
     gammas: list[float] | tuple[float, ...] = (0.0,),
     chunk_elems: int = 1 << 26,
+    exclude: list[np.ndarray] | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """Target ranks [len(gammas), n] (canonical groups) and top-`top_n` canonical ids for gammas[-1]."""
+    """Target ranks [len(gammas), n] (canonical groups) and top-`top_n` canonical ids for gammas[-1].
+
+    `exclude[i]`: canonical ids never ranked for example i (e.g. its own history)."""
     ranker = Ranker(space, fusion=fusion, depth=depth, chunk_elems=chunk_elems)
     canon_targets = space.canonical[np.asarray(targets, dtype=np.int64)]
     return ranker.run(
-        queries, canon_targets, weighting=weighting, gammas=gammas, top_n=top_n, progress=progress
+        queries,
+        canon_targets,
+        weighting=weighting,
+        gammas=gammas,
+        top_n=top_n,
+        exclude=exclude,
+        progress=progress,
     )
 
 
