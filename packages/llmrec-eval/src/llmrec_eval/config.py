@@ -335,7 +335,12 @@ def add_command(
 
     def command(**kwargs: Any) -> None:
         extras = {k: kwargs.pop(k) for k in extra_names}
-        run(config_cls(**kwargs), **extras)
+        try:
+            run(config_cls(**kwargs), **extras)
+        except (ValueError, FileNotFoundError) as err:  # InputError is a ValueError
+            # Bad input is the user's to fix: say what and where, without a traceback.
+            typer.echo(f"error: {err}", err=True)
+            raise typer.Exit(2) from err
 
     command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     command.__annotations__ = {p.name: p.annotation for p in params}
