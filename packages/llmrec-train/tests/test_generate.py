@@ -127,3 +127,25 @@ def test_sampling_is_seeded(data_dir, model_path, tmp_path):
 def test_constrained_needs_items(data_dir, tmp_path):
     with pytest.raises(ValueError, match="needs --items"):
         GenerateConfig(examples=data_dir / "test.jsonl", out=tmp_path / "p.jsonl", constrained=True)
+
+
+def test_repetition_penalty_must_be_positive(data_dir, tmp_path):
+    with pytest.raises(ValueError, match=r"repetition_penalty must be > 0, got 0\.0"):
+        GenerateConfig(
+            examples=data_dir / "test.jsonl", out=tmp_path / "p.jsonl", repetition_penalty=0.0
+        )
+
+
+def test_repetition_penalty_changes_greedy_output(data_dir, model_path, tmp_path):
+    common = {
+        "examples": data_dir / "test.jsonl",
+        "decoding": "greedy",
+        "n": 2,
+        "max_new_tokens": 16,
+    }
+    plain, _ = read_predictions(generate(GenerateConfig(out=tmp_path / "a.jsonl", **common)))
+    penalised, meta = read_predictions(
+        generate(GenerateConfig(out=tmp_path / "b.jsonl", repetition_penalty=3.0, **common))
+    )
+    assert meta["repetition_penalty"] == 3.0
+    assert [r["predictions"] for r in plain] != [r["predictions"] for r in penalised]

@@ -228,6 +228,13 @@ class GenerateConfig:
     )
     top_p: float = field(default=1.0, metadata=_help("Nucleus sampling mass (decoding=sample)."))
     top_k: int = field(default=50, metadata=_help("Top-k sampling (decoding=sample); 0 disables."))
+    repetition_penalty: float = field(
+        default=1.0,
+        metadata=_help(
+            "Divide the scores of tokens already in the prompt or the output by this (1.0: off; "
+            "HF generate's repetition_penalty)."
+        ),
+    )
     constrained: bool = field(
         default=False,
         metadata=_help(
@@ -276,6 +283,8 @@ class GenerateConfig:
         for name in ("batch_size", "max_new_tokens", "num_beams"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.repetition_penalty <= 0:
+            raise ValueError(f"repetition_penalty must be > 0, got {self.repetition_penalty}")
 
     def to_dict(self) -> dict[str, Any]:
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self).items()}

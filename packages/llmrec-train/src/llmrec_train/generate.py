@@ -81,6 +81,7 @@ class Generator:
         temperature: float = 1.0,
         top_p: float = 1.0,
         top_k: int = 50,
+        repetition_penalty: float = 1.0,
         trie: TitleTrie | None = None,
         batch_size: int = 16,
         seed: int = 0,
@@ -101,6 +102,7 @@ class Generator:
             temperature=temperature if decoding == "sample" else None,
             top_p=top_p if decoding == "sample" else None,
             top_k=(top_k or None) if decoding == "sample" else None,
+            repetition_penalty=repetition_penalty if repetition_penalty != 1.0 else None,
             # HF's default stop heuristic: `early_stopping=True` can end a batch with fewer than num_beams
             # finished hypotheses when constraints leave few continuations (placeholders get returned).
             early_stopping=False if decoding == "beam" else None,
@@ -208,6 +210,7 @@ def generate(config: GenerateConfig) -> Path:
         temperature=config.temperature,
         top_p=config.top_p,
         top_k=config.top_k,
+        repetition_penalty=config.repetition_penalty,
         trie=trie,
         batch_size=config.batch_size,
         seed=config.seed,
@@ -235,6 +238,7 @@ def generate(config: GenerateConfig) -> Path:
         "temperature": config.temperature if config.decoding == "sample" else None,
         "top_p": config.top_p if config.decoding == "sample" else None,
         "top_k": config.top_k if config.decoding == "sample" else None,
+        "repetition_penalty": config.repetition_penalty,
         "seed": config.seed,
         "prompt_template": gen.template,
         "prompt_format": gen.builder.resolved_format,
