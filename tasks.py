@@ -528,14 +528,11 @@ def pipeline(
     config, folder, force = _start(dataset, profile, run, set_, force)
     start = time.perf_counter()
     runner = _run_stages(c, dataset, folder, config, force, only=None)
-    metrics = sorted((folder / "eval").glob("*/metrics.json"))
-    c.run(
-        shlex.join(
-            ["llmrec-eval", "table", *map(str, metrics), "--out", str(folder / "results.md")]
-        )
-    )
     runner.manifest["wall_time_s"] = round(time.perf_counter() - start, 1)
     _write_json(runner.manifest_path, runner.manifest)
+    report = _write_report(c, dataset, folder)
+    print((folder / "results.md").read_text(), end="")
+    print(f"wrote {report}")
 
 
 # --------------------------------------------------------------------------------------------

@@ -94,6 +94,8 @@ def test_pipeline_resumes_after_interruption_and_then_skips(env: dict[str, str])
         assert f"| {name}" in results, results
     metrics = json.loads((folder / "eval" / "llm-lora" / "metrics.json").read_text())
     assert metrics["n_examples"] == 6
+    report = (folder / "report.md").read_text()
+    assert "## Results" in report and "## Samples" in report and (folder / "metrics.png").exists()
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["config"]["train"]["epochs"] == 3
     assert {"data", "embed", "train", "generate-test-lora"} <= set(manifest["stages"])
