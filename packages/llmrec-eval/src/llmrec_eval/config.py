@@ -156,10 +156,10 @@ class EvaluateConfig(ReweightOptions, MetricsOptions):
     fusion: Fusion = field(
         default="interleave",
         metadata=_help(
-            "Several generated texts per example: 'interleave' (default, best measured) takes "
+            "Several generated texts per example: 'interleave' (default, best on the README's proxy) takes "
             "each text's nearest items round-robin, best text first; 'first' grounds only the first "
             "text (BIGRec's rule: use it to reproduce BIGRec); 'min' min distance over texts; 'rrf' "
-            "reciprocal-rank fusion.",
+            "reciprocal-rank fusion (best on real constrained beams, see the README).",
         ),
     )
     fusion_depth: int = field(
