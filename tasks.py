@@ -509,10 +509,46 @@ def _write_report(c: Context, dataset: str, folder: Path) -> Path:
     }
 )
 def report(c: Context, dataset: str = "movie-small", run: str = "cpu") -> None:
-    """Markdown report of one run (or several, comma-separated): table, plot, curves, samples."""
-    for name in run.split(","):
-        path = _write_report(c, dataset, _run_folder(dataset, name, name))
-        print(f"wrote {path}")
+    """Markdown report of one run (or several, comma-separated, plus a comparison of them)."""
+    folders = [_run_folder(dataset, name, name) for name in run.split(",")]
+    for folder in folders:
+        print(f"wrote {_write_report(c, dataset, folder)}")
+    if len(folders) > 1:
+        print(f"wrote {_write_comparison(dataset, folders)}")
+
+
+def _flatten(config: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    return {f"{stage}.{k}": v for stage, opts in config.items() for k, v in opts.items()}
+
+
+def _write_comparison(dataset: str, folders: list[Path]) -> Path:
+    """comparison-<a>+<b>.md beside the runs: the settings that differ, then each run's results table."""
+    manifests = [json.loads((f / "manifest.json").read_text()) for f in folders]
+    configs = [_flatten(m.get("config", {})) for m in manifests]
+    keys = sorted({k for cfg in configs for k in cfg})
+    differing = [k for k in keys if len({json.dumps(cfg.get(k)) for cfg in configs}) > 1]
+    names = [f.name for f in folders]
+    lines = [f"# llmrec comparison: {dataset}, runs {', '.join(names)}", ""]
+    lines += ["## Settings that differ", ""]
+    if differing:
+        lines += ["| setting | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+        lines += [
+            f"| {k} | " + " | ".join(f"`{cfg.get(k)}`" for cfg in configs) + " |" for k in differing
+        ]
+    else:
+        lines += ["(none: same resolved config)"]
+    for folder, manifest in zip(folders, manifests, strict=True):
+        lines += ["", f"## {folder.name} ([report]({folder.name}/report.md))", ""]
+        lines += [
+            f"git commit {manifest.get('git_commit')}, wall time {manifest.get('wall_time_s', '?')} s.",
+            "",
+        ]
+        lines += [(folder / "results.md").read_text()]
+    target = folders[0].parent / f"comparison-{'+'.join(names)}.md"
+    tmp = target.with_suffix(".md.tmp")
+    tmp.write_text("\n".join(lines), encoding="utf-8")
+    tmp.replace(target)
+    return target
 
 
 @task(help=_HELP, iterable=["set_"])
