@@ -62,12 +62,10 @@ def test_movielens_dat_either_encoding(tmp_path: Path, encoding: str):
     assert items["genres"].to_list()[0] == "Adventure|Animation"
     manifest = result.manifest
     assert manifest["inputs"][1]["encoding"] == encoding
-    # examples: per user, targets i >= 3 rated > 3
-    expected = 0
-    for user in range(1, 4):
-        rows = sorted((t, m, r) for u, m, r, t in ratings if u == user)
-        expected += sum(1 for i in range(3, len(rows)) if rows[i][2] > 3)
-    assert sum(result.examples.values()) == expected
+    # examples: per user, every target i >= 3, whatever its rating (BIGRec)
+    assert sum(result.examples.values()) == sum(
+        len([r for r in ratings if r[0] == user]) - 3 for user in range(1, 4)
+    )
     # duplicate rule: Heat (1995) and "heat  (1995)" share one canonical item
     heat = items.filter(pl.col("source_id").is_in(["5", "6"]))
     assert heat["canonical_item_id"].n_unique() == 1
@@ -129,7 +127,8 @@ def write_amazon(folder: Path) -> None:
         {"asin": f"G{k}", "title": f"Game {k} &amp; Co", "categories": ["Video Games"]}
         for k in range(8)
     ]
-    meta.append({"asin": "G0", "title": "Game 0 again"})  # repeated asin: first kept
+    meta.append({"asin": "G0", "title": "Game 0 again"})  # repeated asin: the last title wins
+    meta.append({"asin": "G0", "title": ""})  # ... unless it has no title
     meta.append({"asin": "G9", "title": ""})  # no title
     with gzip.open(folder / "meta_Video_Games.json.gz", "wt", encoding="utf-8") as f:
         f.writelines(json.dumps(m) + "\n" for m in meta)
@@ -163,12 +162,12 @@ def test_amazon_2018_json_with_bigrec_rules_and_counted_skips(tmp_path: Path):
     )
     skipped = result.manifest["skipped"]
     assert skipped["reviews without overall or unixReviewTime"] == 1
-    assert skipped["metadata rows repeating an asin"] == 1
+    assert skipped["metadata rows repeating an asin"] == 2
     assert skipped["items without a title (dropped)"] == 1
     assert skipped["interactions with an item without a title (dropped)"] == 1
     assert skipped["interactions with an item id missing from the items file (dropped)"] == 1
     items = pl.read_parquet(result.out / "items.parquet")
-    assert items.filter(pl.col("source_id") == "G0")["title"].item() == "Game 0 & Co"
+    assert items.filter(pl.col("source_id") == "G0")["title"].item() == "Game 0 again"
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ from collections import Counter
 import numpy as np
 import polars as pl
 
+from llmrec_data._cleaning import Hygiene, clean_interactions
 from llmrec_data._readers import RawData
 from llmrec_data.errors import DataError
 
@@ -42,9 +43,19 @@ def normalise_title(title: str) -> str:
 
 
 def build_catalogue(
-    raw: RawData, *, drop_missing_titles: bool, drop_unknown_items: bool, skipped: Counter[str]
+    raw: RawData,
+    *,
+    drop_missing_titles: bool,
+    drop_unknown_items: bool,
+    skipped: Counter[str],
+    hygiene: Hygiene | None = None,
+    hygiene_counts: Counter[str] | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Validate items against interactions; return (items, interactions with `item_id`).
+
+    `hygiene` (duplicates, consecutive repeats, k-core) is applied to the interactions of titled,
+    known items, before the catalogue keeps the items that are still used; its counts go into
+    `hygiene_counts`.
 
     items: item_id, source_id, title, extra columns, sorted by item_id. Only items that occur in at
     least one kept interaction enter the catalogue; ids are assigned in order of `source_id` sorted
@@ -98,6 +109,12 @@ def build_catalogue(
         skipped["interactions with an item without a title (dropped)"] += n_untitled
     interactions = interactions.filter(pl.col("_titled").fill_null(False)).drop(
         "source_id", "_titled"
+    )
+    interactions = clean_interactions(
+        interactions,
+        "_item_row",
+        hygiene or Hygiene(),
+        Counter() if hygiene_counts is None else hygiene_counts,
     )
     if interactions.is_empty():
         raise DataError(

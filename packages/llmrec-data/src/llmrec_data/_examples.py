@@ -107,13 +107,19 @@ def make_examples(
 
 
 def assign_splits(
-    examples: pl.DataFrame, *, split: str, train_ratio: float, valid_ratio: float
+    examples: pl.DataFrame,
+    *,
+    split: str,
+    train_ratio: float,
+    valid_ratio: float,
+    ties: str = "earlier",
 ) -> pl.DataFrame:
     """Add `split` and sort examples in file order.
 
     time: sort by the target's timestamp (ties by user, then position), first train_ratio to train,
-    next valid_ratio to valid, rest to test (BIGRec). A boundary never cuts through equal
-    timestamps: the whole tie goes to the earlier split, so the splits are disjoint in time.
+    next valid_ratio to valid, rest to test. ties="straddle" cuts at exactly int(n * ratio) as
+    BIGRec does (equal timestamps may fall on both sides); ties="earlier" moves a cut past equal
+    timestamps so that the whole tie goes to the earlier split and the splits are disjoint in time.
     leave-last-out: per user, the last item's example is test, the one before valid, the rest train.
     """
     if split == "time":
@@ -128,7 +134,7 @@ def assign_splits(
         cuts = []
         for fraction in (train_ratio, round(train_ratio + valid_ratio, 12)):
             cut = int(count * fraction)
-            if 0 < cut < count:
+            if ties == "earlier" and 0 < cut < count:
                 cut = int(np.searchsorted(ts, ts[cut - 1], side="right"))
             cuts.append(cut)
         index = pl.int_range(pl.len())
@@ -173,13 +179,24 @@ def training_popularity(
     )
 
 
-def sample_rows(frame: pl.DataFrame, size: int, seed: int, stream: int) -> pl.DataFrame:
-    """A seeded random subset of `size` rows (all rows if size <= 0 or size >= height), in original order.
+SAMPLINGS = ("bigrec", "seeded")
 
-    Uses numpy's PCG64 (`default_rng([seed, stream])`): one uniform key per row, the `size` smallest keys
-    win. Deterministic for a given seed and input, but not the rows pandas' `sample(random_state=42)` picks.
+
+def sample_rows(
+    frame: pl.DataFrame, size: int, seed: int, stream: int, how: str = "seeded"
+) -> pl.DataFrame:
+    """A seeded random subset of `size` rows (all rows, in order, if size <= 0 or above height).
+
+    how="bigrec": the rows pandas' `frame.sample(n=size, random_state=seed)` returns, in its order
+    (pandas draws `RandomState(seed).permutation(height)[:size]`), so `valid_5000`/`test_5000` are
+    BIGRec's very rows. how="seeded": numpy's PCG64 (`default_rng([seed, stream])`), one uniform key
+    per row, the `size` smallest keys win, kept in file order.
     """
-    if size <= 0 or size >= frame.height:
+    if size <= 0:
+        return frame
+    if how == "bigrec" and size <= frame.height:  # (pandas refuses size > height: all rows then)
+        return frame[np.random.RandomState(seed).permutation(frame.height)[:size]]
+    if size >= frame.height:
         return frame
     keys = np.random.default_rng([seed, stream]).random(frame.height)
     chosen = np.sort(np.argsort(keys, kind="stable")[:size])

@@ -21,6 +21,10 @@ class Preset:
     min_history: int = 10
     short_users_last_item: bool = False
     target_rating_above: float | None = None
+    split_ties: str = (
+        "earlier"  # time split: "earlier" (tie-safe) or "straddle" (BIGRec's exact cut)
+    )
+    sampling: str = "seeded"  # valid/test sampling: "seeded" (PCG64) or "bigrec" (pandas' rows)
     encoding: str = "utf-8"
     drop_missing_titles: bool = False
     drop_unknown_items: bool = False
@@ -45,14 +49,12 @@ AMAZON_PROCESSED = Columns(
     extra=("asin", "categories"),
 )
 
-# BIGRec's movie protocol: history = the previous 10 ratings of any value, targets only ratings > 3.0
-# (process.ipynb skips a target whose binarised rating is 0), global time split 80/10/10.
-_MOVIE = dict(
-    domain="movie",
-    split="time",
-    min_history=10,
-    target_rating_above=3.0,
-)
+# BIGRec's protocol (current process.ipynb / the fork's process.py): every rating from the 11th on
+# is a target with the 10 before it as history (ratings are binarised into a flag, never used to
+# filter), examples sorted by target time and cut at exactly 80 % / 90 %, valid and test sampled
+# with pandas' `sample(n=5000, random_state=42)`.
+_BIGREC = dict(split="time", min_history=10, split_ties="straddle", sampling="bigrec")
+_MOVIE = dict(domain="movie", **_BIGREC)
 
 PRESETS: dict[str, Preset] = {
     p.name: p
@@ -86,9 +88,8 @@ PRESETS: dict[str, Preset] = {
             "Amazon Review Data 2018 Video Games 5-core + metadata (JSON lines, gz); BIGRec's game dataset",
             "amazon-2018-video-games",
             "amazon-2018",
+            **_BIGREC,
             domain="game",
-            split="time",
-            min_history=10,
             short_users_last_item=True,
             drop_missing_titles=True,
             drop_unknown_items=True,

@@ -224,7 +224,8 @@ def read_amazon_2018(reviews: Path, meta: Path) -> RawData:
     """`Video_Games_5.json(.gz)` reviews and `meta_Video_Games.json(.gz)` metadata, one JSON object a line.
 
     Known dirt, skipped and counted (as BIGRec does): reviews without `overall` or `unixReviewTime`,
-    metadata rows repeating an asin (the first is kept). Malformed JSON is an error.
+    metadata rows repeating an asin (the last row with a title is kept, as in BIGRec's fork).
+    Malformed JSON is an error.
     """
     skipped: Counter[str] = Counter()
     users, asins, times, ratings, lines = [], [], [], [], []
@@ -258,22 +259,26 @@ def read_amazon_2018(reviews: Path, meta: Path) -> RawData:
         },
         schema=INTERACTION_SCHEMA,
     )
-    seen: set[str] = set()
-    item_ids, titles, item_lines = [], [], []
+    # asin -> (title, line); a repeated asin takes the later row's title when that title has more
+    # than one character, as the fork's `id_title[asin] = title` under `len(title) > 1` does.
+    records: dict[str, tuple[str | None, int]] = {}
     for n, record in _json_lines(meta):
         asin = record.get("asin")
         if not isinstance(asin, str) or not asin:
             raise DataError("expected a non-empty string 'asin'", file=meta, line=n, field="asin")
-        if asin in seen:
-            skipped["metadata rows repeating an asin"] += 1
-            continue
-        seen.add(asin)
         title = record.get("title")
-        item_ids.append(asin)
-        titles.append(title if isinstance(title, str) else None)
-        item_lines.append(n)
+        title = title if isinstance(title, str) else None
+        if asin in records:
+            skipped["metadata rows repeating an asin"] += 1
+            if title is None or len(title) <= 1:
+                continue
+        records[asin] = (title, n)
     items = pl.DataFrame(
-        {"source_id": item_ids, "title": titles, "line": item_lines},
+        {
+            "source_id": list(records),
+            "title": [title for title, _ in records.values()],
+            "line": [line for _, line in records.values()],
+        },
         schema={"source_id": pl.String, "title": pl.String, "line": pl.Int64},
     )
     return RawData(

@@ -41,6 +41,11 @@ def _run_prepare(config: PrepareConfig) -> None:
         f"{result.out}: {result.n_items:,} items, {result.n_users:,} users, "
         f"{result.n_interactions:,} interactions; examples written/total: {counts}"
     )
+    typer.echo(f"  sampling: {result.sampling}")
+    typer.echo(
+        f"  found {result.hygiene.get('duplicate_interactions', 0):,} exact duplicate "
+        f"interactions, {result.hygiene.get('consecutive_repeats', 0):,} consecutive repeats"
+    )
     for reason, count in sorted(result.skipped.items()):
         typer.echo(f"  skipped {count:,}: {reason}")
 

@@ -108,8 +108,44 @@ class PrepareConfig:
     target_rating_above: float | None = field(
         default=None,
         metadata=_help(
-            "Only targets rated above this become examples; histories keep every rating (movie presets: 3.0). "
-            "Pass -1 to keep every target."
+            "Only targets rated above this become examples; histories keep every rating. Default: "
+            "every target (BIGRec). 3.0 reproduces BIGRec's first version, later fixed."
+        ),
+    )
+    split_ties: str | None = field(
+        default=None,
+        metadata=_help(
+            "time split boundaries: straddle (cut at exactly 80 %/90 % of the examples, equal "
+            "timestamps may fall on both sides: BIGRec; BIGRec presets) or earlier (a tie goes "
+            "to the earlier split, so splits are disjoint in time; other presets)."
+        ),
+    )
+    sampling: str | None = field(
+        default=None,
+        metadata=_help(
+            "How valid/test are sampled: bigrec (the rows and order of pandas' "
+            "sample(n, random_state=seed), as BIGRec's valid_5000/test_5000; BIGRec presets) or "
+            "seeded (numpy PCG64, rows kept in file order; other presets)."
+        ),
+    )
+    keep_duplicates: bool = field(
+        default=False,
+        metadata=_help(
+            "Keep exact duplicate interactions (same user, item and timestamp or position). "
+            "Default: drop all but the first in file order, and count them."
+        ),
+    )
+    drop_consecutive_repeats: bool = field(
+        default=False,
+        metadata=_help(
+            "Drop an interaction whose item equals the user's previous item (counted either way)."
+        ),
+    )
+    k_core: int = field(
+        default=0,
+        metadata=_help(
+            "Repeatedly drop users and items with fewer than K interactions until none is left "
+            "(0: off)."
         ),
     )
     drop_missing_titles: bool | None = field(
@@ -139,7 +175,10 @@ class PrepareConfig:
         ),
     )
     seed: int = field(
-        default=42, metadata=_help("Seed of the valid/test/train sampling (numpy PCG64).")
+        default=42,
+        metadata=_help(
+            "Seed of the valid/test/train sampling (bigrec sampling: pandas' random_state)."
+        ),
     )
 
 

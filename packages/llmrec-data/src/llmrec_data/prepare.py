@@ -16,6 +16,7 @@ import polars as pl
 
 from llmrec_data import _examples, _readers
 from llmrec_data._catalogue import build_catalogue, finish_catalogue
+from llmrec_data._cleaning import Hygiene
 from llmrec_data._io import atomic_path, sha256_file, write_json
 from llmrec_data._presets import PRESETS, Preset
 from llmrec_data._sources import SOURCES, data_home, ensure_source
@@ -32,6 +33,8 @@ class Settings:
     max_history: int
     short_users_last_item: bool
     target_rating_above: float | None
+    split_ties: str
+    sampling: str
     encoding: str
     drop_missing_titles: bool
     drop_unknown_items: bool
@@ -51,6 +54,8 @@ class PrepareResult:
     examples: dict[str, int]  # per split, before sampling
     written: dict[str, int]  # per split, rows in the file
     skipped: dict[str, int]
+    hygiene: dict[str, int]  # duplicates and repeats found (dropped or not), k-core drops
+    sampling: str  # how valid/test were sampled
     manifest: dict[str, Any]
 
 
@@ -65,6 +70,8 @@ def resolve_settings(config: PrepareConfig, preset: Preset) -> Settings:
         max_history=config.max_history,
         short_users_last_item=pick(config.short_users_last_item, preset.short_users_last_item),
         target_rating_above=None if rating is not None and rating < 0 else rating,
+        split_ties=pick(config.split_ties, preset.split_ties),
+        sampling=pick(config.sampling, preset.sampling),
         encoding=pick(config.encoding, preset.encoding),
         drop_missing_titles=pick(config.drop_missing_titles, preset.drop_missing_titles),
         drop_unknown_items=pick(config.drop_unknown_items, preset.drop_unknown_items),
@@ -74,6 +81,14 @@ def resolve_settings(config: PrepareConfig, preset: Preset) -> Settings:
     )
     if settings.split not in ("time", "leave-last-out", "auto"):
         raise DataError(f"--split must be time, leave-last-out or auto, not {settings.split!r}")
+    if settings.split_ties not in ("earlier", "straddle"):
+        raise DataError(f"--split-ties must be earlier or straddle, not {settings.split_ties!r}")
+    if settings.sampling not in _examples.SAMPLINGS:
+        raise DataError(
+            f"--sampling must be one of {', '.join(_examples.SAMPLINGS)}, not {settings.sampling!r}"
+        )
+    if config.k_core < 0:
+        raise DataError(f"--k-core must be 0 (off) or a positive count, not {config.k_core}")
     if settings.domain not in _examples.PROMPTS:
         raise DataError(
             f"--domain must be one of {sorted(_examples.PROMPTS)}, not {settings.domain!r}"
@@ -156,13 +171,26 @@ def prepare(
     raw = read_raw(config, settings)
     lap("read")
     skipped: Counter[str] = Counter(raw.skipped)
-
+    hygiene = Hygiene(config.keep_duplicates, config.drop_consecutive_repeats, config.k_core)
+    found: Counter[str] = Counter()
     items, interactions = build_catalogue(
         raw,
         drop_missing_titles=settings.drop_missing_titles,
         drop_unknown_items=settings.drop_unknown_items,
         skipped=skipped,
+        hygiene=hygiene,
+        hygiene_counts=found,
     )
+    if found["duplicate_interactions"] and not hygiene.keep_duplicates:
+        skipped["exact duplicate interactions (dropped; --keep-duplicates keeps them)"] += found[
+            "duplicate_interactions"
+        ]
+    if found["consecutive_repeats"] and hygiene.drop_consecutive_repeats:
+        skipped["consecutive repeats of the same item (dropped)"] += found["consecutive_repeats"]
+    if found["k_core_dropped_interactions"]:
+        skipped[f"interactions outside the {hygiene.k_core}-core (dropped)"] += found[
+            "k_core_dropped_interactions"
+        ]
     lap("catalogue")
     has_time = interactions["timestamp"].null_count() == 0
     split = (
@@ -189,7 +217,11 @@ def prepare(
             file=raw.interactions_file,
         )
     examples = _examples.assign_splits(
-        examples, split=split, train_ratio=settings.train_ratio, valid_ratio=settings.valid_ratio
+        examples,
+        split=split,
+        train_ratio=settings.train_ratio,
+        valid_ratio=settings.valid_ratio,
+        ties=settings.split_ties,
     )
     lap("windows and splits")
     popularity = _examples.training_popularity(
@@ -214,7 +246,9 @@ def prepare(
     for stream, name in enumerate(_examples.SPLITS):
         part = examples.filter(pl.col("split") == name)
         counts[name] = part.height
-        part = _examples.sample_rows(part, samples[name], config.seed, stream)
+        # BIGRec samples its 1,024 training rows at training time; train_sample stays seeded.
+        how = settings.sampling if name != "train" else "seeded"
+        part = _examples.sample_rows(part, samples[name], config.seed, stream, how)
         written[name] = part.height
         _examples.write_examples_jsonl(
             out / f"{name}.jsonl",
@@ -249,7 +283,9 @@ def prepare(
             "duplicate_title_items": int((items["canonical_item_id"] != items["item_id"]).sum()),
             "examples": counts,
             "written": written,
+            **{k: found[k] for k in sorted(found)},
         },
+        "sampling": _sampling_note(settings.sampling, config.seed),
         "skipped": dict(sorted(skipped.items())),
         "versions": _versions(),
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -265,8 +301,16 @@ def prepare(
         examples=counts,
         written=written,
         skipped=dict(skipped),
+        hygiene=dict(found),
+        sampling=manifest["sampling"],
         manifest=manifest,
     )
+
+
+def _sampling_note(how: str, seed: int) -> str:
+    if how == "bigrec":
+        return f"valid/test: pandas sample(n, random_state={seed}) rows, in that order (BIGRec)"
+    return f"valid/test: numpy PCG64 seed [{seed}, split], file order"
 
 
 class _Lap:
