@@ -51,7 +51,9 @@ def test_predictions_missing_field(cat, tmp_path):
             {"example_id": "b", "target_item_id": 1},
         ],
     )
-    with pytest.raises(InputError, match=r"p.jsonl, line 2, field 'predictions': missing"):
+    with pytest.raises(
+        InputError, match=r"p.jsonl, line 2 \(1-based\), field 'predictions': missing"
+    ):
         read_predictions(path, catalogue)
 
 
@@ -60,7 +62,9 @@ def test_predictions_empty_list(cat, tmp_path):
     path = write_jsonl(
         tmp_path / "p.jsonl", [{"example_id": "a", "target_item_id": 1, "predictions": []}]
     )
-    with pytest.raises(InputError, match=r"line 1, field 'predictions': empty list"):
+    with pytest.raises(
+        InputError, match=r"line 1 \(1-based\), field 'predictions': empty prediction"
+    ):
         read_predictions(path, catalogue)
 
 
@@ -70,7 +74,8 @@ def test_predictions_bad_target(cat, tmp_path):
         tmp_path / "p.jsonl", [{"example_id": "a", "target_item_id": 9, "predictions": ["x"]}]
     )
     with pytest.raises(
-        InputError, match=r"line 1, field 'target_item_id': expected an item id in 0..4, got 9"
+        InputError,
+        match=r"line 1 \(1-based\), field 'target_item_id': expected an item id in 0..4, got 9",
     ):
         read_predictions(path, catalogue)
     path = write_jsonl(
@@ -94,7 +99,7 @@ def test_predictions_bad_target(cat, tmp_path):
 def test_predictions_not_json(cat, tmp_path):
     path = tmp_path / "p.jsonl"
     path.write_text('{"example_id": "a"\n')
-    with pytest.raises(InputError, match=r"p.jsonl, line 1: not valid JSON"):
+    with pytest.raises(InputError, match=r"p.jsonl, line 1 \(1-based\): not valid JSON"):
         read_predictions(path, read_items(cat[0]))
 
 
@@ -120,7 +125,7 @@ def test_bigrec_target_not_in_catalogue(cat, tmp_path):
     )
     with pytest.raises(
         InputError,
-        match=r"result.json, row 1, field 'output': target title 'Jaws \(1975\)\' is not in the catalogue",
+        match=r"result.json, row 1 \(0-based\), field 'output': target title 'Jaws \(1975\)\' is not in the catalogue",
     ):
         read_bigrec_results(path, read_items(cat[0]))
 
@@ -129,12 +134,12 @@ def test_bigrec_missing_field_and_empty_predict(cat, tmp_path):
     catalogue = read_items(cat[0])
     path = tmp_path / "r.json"
     path.write_text(json.dumps([{"instruction": "i", "input": "x", "output": '"Heat (1995)"'}]))
-    with pytest.raises(InputError, match=r"row 0, field 'predict': missing"):
+    with pytest.raises(InputError, match=r"row 0 \(0-based\), field 'predict': missing"):
         read_bigrec_results(path, catalogue)
     path.write_text(
         json.dumps([{"instruction": "i", "input": "x", "output": '"Heat (1995)"', "predict": []}])
     )
-    with pytest.raises(InputError, match=r"row 0, field 'predict': empty list"):
+    with pytest.raises(InputError, match=r"row 0 \(0-based\), field 'predict': empty prediction"):
         read_bigrec_results(path, catalogue)
     path.write_text(json.dumps({"not": "a list"}))
     with pytest.raises(InputError, match="expected a non-empty JSON list"):
@@ -144,14 +149,17 @@ def test_bigrec_missing_field_and_empty_predict(cat, tmp_path):
 def test_items_errors(tmp_path):
     pl.DataFrame({"item_id": [0, 2], "title": ["a", "b"]}).write_parquet(tmp_path / "a.parquet")
     with pytest.raises(
-        InputError, match=r"a.parquet, row 1, field 'item_id': expected item_id == row index"
+        InputError,
+        match=r"a.parquet, row 1 \(0-based\), field 'item_id': expected item_id == row index",
     ):
         read_items(tmp_path / "a.parquet")
     pl.DataFrame({"item_id": [0, 1]}).write_parquet(tmp_path / "b.parquet")
     with pytest.raises(InputError, match=r"b.parquet: missing column 'title'"):
         read_items(tmp_path / "b.parquet")
     pl.DataFrame({"item_id": [0, 1], "title": ["a", None]}).write_parquet(tmp_path / "c.parquet")
-    with pytest.raises(InputError, match=r"row 1, field 'title': expected a title, got null"):
+    with pytest.raises(
+        InputError, match=r"row 1 \(0-based\), field 'title': expected a title, got null"
+    ):
         read_items(tmp_path / "c.parquet")
     with pytest.raises(InputError, match="items file not found"):
         read_items(tmp_path / "missing.parquet")
@@ -190,7 +198,9 @@ def test_examples_errors(tmp_path):
             {"example_id": "t2", "history_item_ids": [0, "x"], "target_item_id": 2, "timestamp": 5},
         ],
     )
-    with pytest.raises(InputError, match=r"test.jsonl, line 2, field 'history_item_ids'"):
+    with pytest.raises(
+        InputError, match=r"test.jsonl, line 2 \(1-based\), field 'history_item_ids'"
+    ):
         read_examples(path, 5)
     ok = read_examples(
         write_jsonl(

@@ -112,11 +112,11 @@ def test_bad_inputs_name_the_file_and_line(files: dict[str, Path], tmp_path: Pat
         compare_runs(files["examples"], files["off"], stray, tmp_path / "r.md")
     broken = tmp_path / "broken.jsonl"
     broken.write_text('{"example_id": "test-000000", "predictions": ["x"]}\n{oops\n')
-    with pytest.raises(ValueError, match=r"broken\.jsonl, line 2: not valid JSON"):
+    with pytest.raises(ValueError, match=r"broken\.jsonl, line 2 \(1-based\): not valid JSON"):
         compare_runs(files["examples"], files["off"], broken, tmp_path / "r.md")
     typed = write_jsonl(
         tmp_path / "typed.jsonl", [{"example_id": "test-000000", "predictions": "x"}]
     )
-    with pytest.raises(ValueError, match=r"typed\.jsonl, line 1, field 'predictions'"):
+    with pytest.raises(ValueError, match=r"typed\.jsonl, line 1 \(1-based\), field 'predictions'"):
         compare_runs(files["examples"], files["off"], typed, tmp_path / "r.md")
     assert not (tmp_path / "r.md").exists()  # nothing half-written

@@ -8,10 +8,12 @@ from typing import Any
 
 import numpy as np
 
+from llmrec_eval._errors import InputError
+
 MINILM_ID = "sentence-transformers/all-MiniLM-L6-v2"
 
 
-class EmbeddingModelError(ValueError):
+class EmbeddingModelError(InputError):
     """The model that would embed generated text is not the one that embedded the items."""
 
 

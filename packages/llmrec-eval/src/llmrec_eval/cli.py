@@ -32,6 +32,26 @@ app.add_typer(baseline_app, name="baseline")
 console = Console()
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from llmrec_eval import __version__
+
+        typer.echo(__version__)
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Exit codes: 0 done, 1 failure (a bug: traceback), 2 bad input (one line), 130 interrupted."""
+
+
 def _show(result: dict[str, Any]) -> None:
     from llmrec_eval.report import markdown_table
 

@@ -5,15 +5,19 @@ from __future__ import annotations
 import inspect
 import typing
 from collections.abc import Callable
-from dataclasses import MISSING, asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import typer
 
+from llmrec_eval._errors import InputError, check_writable, cli_errors
+
 Fusion = Literal["first", "min", "interleave", "rrf"]
 Distance = Literal["l2", "cosine"]
 Reweight = Literal["none", "popularity", "recent", "scores"]
+Preset = Literal["none", "bigrec"]
+CACHE_ENV = "LLMREC_EVAL_CACHE"
 
 
 def _help(text: str) -> dict[str, str]:
@@ -25,9 +29,9 @@ def parse_ks(ks: str) -> list[int]:
     try:
         values = sorted({int(k) for k in ks.split(",") if k.strip()})
     except ValueError as exc:
-        raise ValueError(f"--ks expects comma-separated positive integers, got {ks!r}") from exc
+        raise InputError(f"--ks expects comma-separated positive integers, got {ks!r}") from exc
     if not values or values[0] < 1:
-        raise ValueError(f"--ks expects comma-separated positive integers, got {ks!r}")
+        raise InputError(f"--ks expects comma-separated positive integers, got {ks!r}")
     return values
 
 
@@ -181,6 +185,71 @@ class EvaluateConfig(ReweightOptions, MetricsOptions):
     valid_scores: Path | None = field(
         default=None, metadata=_help("--reweight scores: the same for --valid-predictions.")
     )
+    preset: Preset = field(
+        default="none",
+        metadata=_help(
+            "'bigrec': BIGRec's evaluation settings in one flag (fusion first, distance l2, "
+            "gamma grid bigrec, no history exclusion); an explicit conflicting flag is an error.",
+        ),
+    )
+    empty_prediction: Literal["error", "miss"] = field(
+        default="error",
+        metadata=_help(
+            "An example with no generated text (empty list, or only blank texts): 'error' stops "
+            "naming the line/row; 'miss' scores it as a miss (rank = number of groups).",
+        ),
+    )
+    cache: bool = field(
+        default=True,
+        metadata=_help(
+            "Without --embeddings: keep the item-title embeddings in --cache-dir, keyed by model "
+            "and items.parquet sha256, so the next evaluation reuses them.",
+        ),
+    )
+    cache_dir: Path | None = field(
+        default=None,
+        metadata=_help(
+            f"Embedding cache folder (default: ${CACHE_ENV}, else ~/.cache/llmrec-eval)."
+        ),
+    )
+
+
+# What `--preset bigrec` sets: BIGRec's evaluate.py grounds only the first text by L2 distance over
+# the whole catalogue, and adjust_pda.py sweeps gamma over 0.00..0.99 by 0.01 then 1..99.
+PRESETS: dict[str, dict[str, Any]] = {
+    "bigrec": {
+        "fusion": "first",
+        "distance": "l2",
+        "gamma_grid": "bigrec",
+        "exclude_history": False,
+    },
+}
+
+
+def _flag(name: str, value: Any) -> str:
+    flag = name.replace("_", "-")
+    if isinstance(value, bool):
+        return f"--{flag}" if value else f"--no-{flag}"
+    return f"--{flag} {value}"
+
+
+def apply_preset(config: EvaluateConfig) -> EvaluateConfig:
+    """The config with its preset's settings; a field set away from its default to another value fails."""
+    if config.preset == "none":
+        return config
+    if config.preset not in PRESETS:
+        raise InputError(
+            f"--preset: expected one of none, {', '.join(PRESETS)}, got {config.preset!r}"
+        )
+    defaults = {f.name: f.default for f in fields(config)}
+    for name, value in PRESETS[config.preset].items():
+        current = getattr(config, name)
+        if current != value and current != defaults[name]:
+            raise InputError(
+                f"--preset {config.preset} sets {_flag(name, value)}, but {_flag(name, current)} "
+                "was given: drop one of them"
+            )
+    return replace(config, **PRESETS[config.preset])
 
 
 @dataclass(kw_only=True)
@@ -309,6 +378,17 @@ def config_dict(config: Any) -> dict[str, Any]:
     return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()}
 
 
+def check_outputs(config: Any) -> None:
+    """Fail before any work if an output path cannot be written (`out` of metrics commands is a folder)."""
+    if isinstance(config, MetricsOptions):
+        check_writable(config.out, folder=True)
+        return
+    for name in ("out", "metrics_out"):
+        path = getattr(config, name, None)
+        if path is not None:
+            check_writable(path, folder=False)
+
+
 def add_command(
     app: typer.Typer,
     name: str,
@@ -333,14 +413,12 @@ def add_command(
         )
     extra_names = {p.name for p in extra or []}
 
+    @cli_errors
     def command(**kwargs: Any) -> None:
         extras = {k: kwargs.pop(k) for k in extra_names}
-        try:
-            run(config_cls(**kwargs), **extras)
-        except (ValueError, FileNotFoundError) as err:  # InputError is a ValueError
-            # Bad input is the user's to fix: say what and where, without a traceback.
-            typer.echo(f"error: {err}", err=True)
-            raise typer.Exit(2) from err
+        config = config_cls(**kwargs)
+        check_outputs(config)
+        run(config, **extras)
 
     command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     command.__annotations__ = {p.name: p.annotation for p in params}

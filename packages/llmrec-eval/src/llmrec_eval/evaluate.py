@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,20 +20,23 @@ from llmrec_eval._embed import MINILM_ID, embed_texts
 from llmrec_eval._io import atomic_write, write_json, write_manifest, write_text
 from llmrec_eval._ranking import ItemSpace, QuerySet, Ranker, Weighting
 from llmrec_eval.config import (
+    CACHE_ENV,
     ContentConfig,
     EvaluateConfig,
     MetricsOptions,
     PopularityConfig,
+    apply_preset,
     config_dict,
     parse_ks,
 )
-from llmrec_eval.grounding import build_queries, rank
+from llmrec_eval.grounding import Queries, build_queries, rank
 from llmrec_eval.metrics import bootstrap_ci, coverage, hit_rate_at_k, metrics_from_ranks, ndcg_at_k
 from llmrec_eval.readers import (
     Catalogue,
     Examples,
     InputError,
     ItemEmbeddings,
+    Predictions,
     read_any_predictions,
     read_examples,
     read_external_scores,
@@ -42,33 +50,81 @@ from llmrec_eval.reweight import GAMMA_GRIDS, item_counts, minmax, recent_window
 SCHEMA_VERSION = 1
 
 
+def _cache_folder(config: EvaluateConfig) -> Path:
+    if config.cache_dir is not None:
+        return Path(config.cache_dir)
+    env = os.environ.get(CACHE_ENV)
+    return Path(env) if env else Path.home() / ".cache" / "llmrec-eval"
+
+
 def _embeddings_or_embed(
-    path: Path | None, catalogue: Catalogue, model: str | None, device: str | None
-) -> ItemEmbeddings:
-    if path is not None:
-        return read_item_embeddings(path, catalogue)
-    name = model or MINILM_ID
-    vectors = embed_texts(catalogue.titles, name, normalize=True, device=device, progress=True)
+    config: EvaluateConfig, catalogue: Catalogue
+) -> tuple[ItemEmbeddings, str]:
+    """The item embeddings: --embeddings, else the cache, else embedded now (and cached).
+
+    Returns them and where they came from ("file", "cache <path>" or "computed")."""
+    if config.embeddings is not None:
+        return read_item_embeddings(config.embeddings, catalogue), "file"
+    name = config.model or MINILM_ID
     meta = {
         "model": name,
-        "dim": int(vectors.shape[1]),
+        "dim": 0,
         "normalized": True,
         "n_items": catalogue.n_items,
         "text_field": "title",
         "items_sha256": catalogue.sha256,
     }
-    return ItemEmbeddings(vectors, name, True, meta, None)
+    cached = None
+    if config.cache and catalogue.sha256:
+        key = hashlib.sha256(
+            json.dumps([name, catalogue.sha256, "title", True]).encode()
+        ).hexdigest()[:24]
+        cached = _cache_folder(config) / "item-embeddings" / f"{key}.npy"
+        if cached.is_file() and cached.with_suffix(".json").is_file():
+            try:
+                emb = read_item_embeddings(cached, catalogue)
+            except InputError:  # a damaged cache entry is recomputed, not reported
+                pass
+            else:
+                if emb.model == name:
+                    return emb, f"cache {cached}"
+    vectors = embed_texts(
+        catalogue.titles, name, normalize=True, device=config.device, progress=True
+    )
+    meta["dim"] = int(vectors.shape[1])
+    source = "computed"
+    if cached is not None:
+        try:
+            atomic_write(cached, lambda tmp: _save_npy(tmp, vectors))
+            write_json(cached.with_suffix(".json"), meta)
+            source = f"computed, cached in {cached}"
+        except OSError as exc:
+            print(
+                f"note: embedding cache not written ({cached.parent}: {exc.strerror})",
+                file=sys.stderr,
+            )
+    return ItemEmbeddings(vectors, name, True, meta, None), source
+
+
+def _save_npy(path: Path, array: np.ndarray) -> None:
+    with open(path, "wb") as f:  # a file object: np.save would append ".npy" to a path
+        np.save(f, array)
+
+
+def _metric(metric: str) -> tuple[Callable[[np.ndarray, int], float], int]:
+    kind, _, k = metric.partition("@")
+    fn = {"ndcg": ndcg_at_k, "hr": hit_rate_at_k}.get(kind)
+    if fn is None or not k.isdigit() or int(k) < 1:
+        raise InputError(f"--select-metric must look like ndcg@10 or hr@10, got {metric!r}")
+    return fn, int(k)
 
 
 def _select_gamma(
     ranks: np.ndarray, gammas: list[float], metric: str
 ) -> tuple[float, list[dict[str, float]]]:
     """The gamma with the best validation `metric` ("ndcg@K" or "hr@K"; ties: the smallest gamma)."""
-    kind, _, k = metric.partition("@")
-    fn = {"ndcg": ndcg_at_k, "hr": hit_rate_at_k}.get(kind)
-    if fn is None or not k.isdigit() or int(k) < 1:
-        raise ValueError(f"--select-metric must look like ndcg@10 or hr@10, got {metric!r}")
-    sweep = [{"gamma": g, metric: fn(row, int(k))} for g, row in zip(gammas, ranks, strict=True)]
+    fn, k = _metric(metric)
+    sweep = [{"gamma": g, metric: fn(row, k)} for g, row in zip(gammas, ranks, strict=True)]
     best = max(range(len(gammas)), key=lambda i: (sweep[i][metric], -gammas[i]))
     return gammas[best], sweep
 
@@ -129,7 +185,7 @@ def _write_outputs(
         "target_canonical_id": catalogue.canonical[targets],
         "rank": ranks.astype(np.int64),
         **(extra_columns or {}),
-        "top_item_ids": top.astype(np.int64).tolist(),
+        "top_item_ids": [[i for i in row if i >= 0] for row in top.astype(np.int64).tolist()],
     }
     frame = pl.DataFrame(columns)
     atomic_write(out / "ranks.parquet", lambda tmp: frame.write_parquet(tmp))
@@ -163,54 +219,94 @@ def _history_exclusion(
     return [by_id[i] for i in example_ids]
 
 
-def evaluate(config: EvaluateConfig) -> dict[str, Any]:
-    """Ground predictions (llmrec or BIGRec format) against the catalogue and write metrics."""
-    started = time.time()
-    ks = parse_ks(config.ks)
-    catalogue = read_items(config.items)
-    top_n = min(max(config.top_n, max(ks)), catalogue.n_groups)
-    embeddings = _embeddings_or_embed(config.embeddings, catalogue, config.model, config.device)
-    preds = read_any_predictions(config.predictions, catalogue, config.format)
-    max_texts = 1 if config.fusion == "first" else None
-    q = build_queries(
-        preds.texts,
+def _rank_kept(
+    q: Queries | None, preds: Predictions, keep: np.ndarray, n_groups: int, **kwargs: Any
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """`rank` over the examples with texts (`keep`); empty predictions get rank n_groups (a miss)
+    and an empty top list (-1)."""
+    n_gammas = len(kwargs.get("gammas", (0.0,)))
+    ranks = np.full((n_gammas, keep.size), n_groups, dtype=np.int64)
+    top_n = kwargs.get("top_n", 50)
+    top = np.full((keep.size, top_n), -1, dtype=np.int64) if top_n else None
+    if q is None:
+        return ranks, top
+    exclude = kwargs.pop("exclude", None)
+    if exclude is not None:
+        exclude = [e for e, k in zip(exclude, keep, strict=True) if k]
+    kept_ranks, kept_top = rank(q.queries, preds.targets[keep], exclude=exclude, **kwargs)
+    ranks[:, keep] = kept_ranks
+    if top is not None and kept_top is not None:
+        top[keep] = kept_top
+    return ranks, top
+
+
+def _queries(
+    preds: Predictions,
+    keep: np.ndarray,
+    catalogue: Catalogue,
+    embeddings: ItemEmbeddings,
+    config: EvaluateConfig,
+    progress: bool,
+) -> Queries | None:
+    if not keep.any():
+        return None
+    return build_queries(
+        [t for t, k in zip(preds.texts, keep, strict=True) if k],
         catalogue,
         embeddings,
-        max_texts=max_texts,
+        max_texts=1 if config.fusion == "first" else None,
         model=config.model if config.embeddings else None,
         device=config.device,
-        progress=True,
+        progress=progress,
     )
-    all_texts = [t for ts in preds.texts for t in ts]
-    n_valid = sum(catalogue.index.lookup(t) is not None for t in all_texts)
-    space = ItemSpace(embeddings.vectors, catalogue.canonical, config.distance)
 
+
+def evaluate(config: EvaluateConfig) -> dict[str, Any]:
+    """Ground predictions (llmrec or BIGRec format) against the catalogue and write metrics.
+
+    Every check that needs no model runs first (inputs, flags, example ids, the encoding trap), so
+    bad input fails in seconds, before any embedding or ranking."""
+    started = time.time()
+    config = apply_preset(config)
+    ks = parse_ks(config.ks)
+    _metric(config.select_metric)
+    if config.reweight != "none" and config.gamma is None and config.valid_predictions is None:
+        raise InputError(
+            "re-weighting needs --valid-predictions to sweep gamma on (or a fixed --gamma)"
+        )
+    catalogue = read_items(config.items)
+    top_n = min(max(config.top_n, max(ks)), catalogue.n_groups)
+    depth = max(config.fusion_depth, max(ks))
+    preds = read_any_predictions(
+        config.predictions, catalogue, config.format, empty=config.empty_prediction
+    )
+    keep = np.asarray([len(t) > 0 for t in preds.texts], dtype=bool)
+    if preds.format == "bigrec" and config.fusion != "first":
+        print(
+            f"note: --fusion {config.fusion} fuses every generated text; BIGRec grounds only "
+            "the first (--preset bigrec reproduces its protocol)",
+            file=sys.stderr,
+        )
+    exclude = (
+        _history_exclusion(config.examples, preds.example_ids, catalogue, "--examples")
+        if config.exclude_history
+        else None
+    )
     weighting, reweight_info, gammas = None, None, [0.0]
+    sweep_inputs = None
     if config.reweight != "none":
         weighting, valid_weighting, reweight_info = _weightings(
             config, catalogue, preds.example_ids
         )
-        if config.gamma is not None:
-            gamma = float(config.gamma)
-        else:
-            if config.valid_predictions is None:
-                raise InputError(
-                    "re-weighting needs --valid-predictions to sweep gamma on (or a fixed --gamma)"
-                )
-            vpreds = read_any_predictions(config.valid_predictions, catalogue, config.format)
+        if config.gamma is None:
+            assert config.valid_predictions is not None  # checked above
+            vpreds = read_any_predictions(
+                config.valid_predictions, catalogue, config.format, empty=config.empty_prediction
+            )
             if config.reweight == "scores":
                 valid_weighting = _score_weighting(
                     config.valid_scores, vpreds.example_ids, catalogue, "--valid-scores"
                 )
-            vq = build_queries(
-                vpreds.texts,
-                catalogue,
-                embeddings,
-                max_texts=max_texts,
-                model=config.model if config.embeddings else None,
-                device=config.device,
-            )
-            grid = GAMMA_GRIDS[config.gamma_grid]
             valid_exclude = (
                 _history_exclusion(
                     config.valid_examples, vpreds.example_ids, catalogue, "--valid-examples"
@@ -218,12 +314,27 @@ def evaluate(config: EvaluateConfig) -> dict[str, Any]:
                 if config.exclude_history
                 else None
             )
-            vranks, _ = rank(
-                vq.queries,
-                vpreds.targets,
-                space,
+            sweep_inputs = (vpreds, valid_weighting, valid_exclude)
+
+    # The expensive part: embed (items unless given or cached, then the generated texts), rank.
+    embeddings, embeddings_source = _embeddings_or_embed(config, catalogue)
+    q = _queries(preds, keep, catalogue, embeddings, config, progress=True)
+    space = ItemSpace(embeddings.vectors, catalogue.canonical, config.distance)
+    if reweight_info is not None:
+        if sweep_inputs is None:
+            gamma = float(config.gamma)  # type: ignore[arg-type]
+        else:
+            vpreds, valid_weighting, valid_exclude = sweep_inputs
+            vkeep = np.asarray([len(t) > 0 for t in vpreds.texts], dtype=bool)
+            grid = GAMMA_GRIDS[config.gamma_grid]
+            vranks, _ = _rank_kept(
+                _queries(vpreds, vkeep, catalogue, embeddings, config, progress=False),
+                vpreds,
+                vkeep,
+                catalogue.n_groups,
+                space=space,
                 fusion=config.fusion,
-                depth=max(config.fusion_depth, max(ks)),
+                depth=depth,
                 top_n=0,
                 weighting=valid_weighting,
                 gammas=grid,
@@ -243,18 +354,15 @@ def evaluate(config: EvaluateConfig) -> dict[str, Any]:
         reweight_info["gamma"] = gamma
         gammas = [0.0, gamma]
 
-    exclude = (
-        _history_exclusion(config.examples, preds.example_ids, catalogue, "--examples")
-        if config.exclude_history
-        else None
-    )
-    with tqdm(total=len(preds), desc="ranking", unit="ex", disable=None) as bar:
-        ranks, top = rank(
-            q.queries,
-            preds.targets,
-            space,
+    with tqdm(total=int(keep.sum()), desc="ranking", unit="ex", disable=None) as bar:
+        ranks, top = _rank_kept(
+            q,
+            preds,
+            keep,
+            catalogue.n_groups,
+            space=space,
             fusion=config.fusion,
-            depth=max(config.fusion_depth, max(ks)),
+            depth=depth,
             top_n=top_n,
             weighting=weighting,
             gammas=gammas,
@@ -262,27 +370,37 @@ def evaluate(config: EvaluateConfig) -> dict[str, Any]:
             exclude=exclude,
             progress=bar.update,
         )
+    assert top is not None
+    all_texts = [t for ts in preds.texts for t in ts]
+    n_valid = sum(catalogue.index.lookup(t) is not None for t in all_texts)
+    exact_first = np.zeros(len(preds), dtype=bool)
+    if q is not None:
+        exact_first[keep] = q.exact_first
     extra: dict[str, Any] = {
         "source": {
             "predictions": str(config.predictions),
             "format": preds.format,
             "items": str(config.items),
             "embeddings": str(config.embeddings) if config.embeddings else None,
+            "item_embeddings": embeddings_source,
             "predictions_meta": preds.meta,
         },
-        "validity_rate": n_valid / len(all_texts),
+        "validity_rate": n_valid / len(all_texts) if all_texts else 0.0,
         "validity_rate_first": float(
-            np.mean([catalogue.index.lookup(ts[0]) is not None for ts in preds.texts])
+            np.mean([bool(ts) and catalogue.index.lookup(ts[0]) is not None for ts in preds.texts])
         ),
         "grounding": {
+            "preset": config.preset,
             "distance": config.distance,
             "fusion": config.fusion,
-            "fusion_depth": max(config.fusion_depth, max(ks)),
+            "fusion_depth": depth,
             "exclude_history": config.exclude_history,
             "embedding_model": embeddings.model,
-            "texts_used": q.n_texts,
-            "texts_exact": q.n_exact,
-            "strings_embedded": q.n_embedded,
+            "texts_used": q.n_texts if q else 0,
+            "texts_exact": q.n_exact if q else 0,
+            "strings_embedded": q.n_embedded if q else 0,
+            "empty_predictions": int((~keep).sum()),
+            "empty_prediction": config.empty_prediction,
             "duplicates": "collapsed to canonical_item_id groups",
             "ties": "strictly closer, then smaller item id",
         },
@@ -290,7 +408,7 @@ def evaluate(config: EvaluateConfig) -> dict[str, Any]:
     }
     if reweight_info is not None:
         extra["metrics_without_reweighting"] = metrics_from_ranks(ranks[0], ks)
-    first = [ts[0] for ts in preds.texts]
+    first = [ts[0] if ts else "" for ts in preds.texts]
     return _write_outputs(
         config,
         command="evaluate",
@@ -311,7 +429,7 @@ def evaluate(config: EvaluateConfig) -> dict[str, Any]:
         top=top,
         catalogue=catalogue,
         extra=extra,
-        extra_columns={"first_prediction": first, "first_is_title": q.exact_first},
+        extra_columns={"first_prediction": first, "first_is_title": exact_first},
     )
 
 

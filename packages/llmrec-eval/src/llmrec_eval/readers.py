@@ -13,29 +13,13 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from llmrec_eval._errors import InputError, fail
 from llmrec_eval._io import sha256_file
 from llmrec_eval._titles import TitleIndex, clean_title, loose_key
 
 
-class InputError(ValueError):
-    """A bad input file: the message names the file, the line or row, the field and what was expected."""
-
-
-def _where(
-    path: Path, line: int | None = None, row: int | None = None, fld: str | None = None
-) -> str:
-    parts = [str(path)]
-    if line is not None:
-        parts.append(f"line {line}")
-    if row is not None:
-        parts.append(f"row {row}")
-    if fld is not None:
-        parts.append(f"field '{fld}'")
-    return ", ".join(parts)
-
-
-def _fail(path: Path, msg: str, **where: Any) -> InputError:
-    return InputError(f"{_where(path, **where)}: {msg}")
+def _fail(path: Path, msg: str, **at: Any) -> InputError:
+    return fail(path, msg, **at)
 
 
 def _require_file(path: Path, what: str) -> Path:
@@ -238,37 +222,102 @@ def _read_jsonl(path: Path):
             yield n, obj
 
 
-def _texts(path: Path, value: Any, fld: str, **where: Any) -> list[str]:
+def _texts(path: Path, value: Any, fld: str, empty: str = "error", **where: Any) -> list[str]:
+    """The generated texts of one example; [] for an empty prediction when `empty` is "miss"."""
     if isinstance(value, str):  # some BIGRec forks write a single string
         value = [value]
     if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
         raise _fail(path, f"expected a list of strings, got {value!r:.80}", fld=fld, **where)
-    if not value:
-        raise _fail(path, "empty list of generated texts (expected at least one)", fld=fld, **where)
-    return value
-
-
-def _target_from_title(path: Path, cat: Catalogue, title: Any, fld: str, **where: Any) -> int:
-    if not isinstance(title, str):
-        raise _fail(path, f"expected the target title as a string, got {title!r}", fld=fld, **where)
-    item = cat.index.lookup(title)
-    if item is None:
+    if not any(clean_title(t) for t in value):
+        if empty == "miss":
+            return []
         raise _fail(
             path,
-            f"target title {clean_title(title)!r} is not in the catalogue {cat.path} "
-            "(no exact or case-insensitive title match)",
+            f"empty prediction {value!r:.40} (expected at least one non-blank generated text; "
+            "--empty-prediction miss scores such examples as misses)",
             fld=fld,
             **where,
         )
-    return item
+    return value
 
 
-def read_predictions(path: Path, catalogue: Catalogue) -> Predictions:
+def _as_title(path: Path, title: Any, fld: str, **where: Any) -> str:
+    if not isinstance(title, str):
+        raise _fail(path, f"expected the target title as a string, got {title!r}", fld=fld, **where)
+    return title
+
+
+def _encoding_variants(title: str) -> list[tuple[str, str]]:
+    """`title` as it reads after undoing (or doing) a latin-1 reading of UTF-8 bytes, with the fix."""
+    out = []
+    for text_from, text_to, fix in (
+        ("latin-1", "utf-8", "latin-1"),  # "AmÃ©lie" -> "Amélie": the predictions saw latin-1
+        ("utf-8", "latin-1", "utf-8"),  # "Amélie" -> "AmÃ©lie": the catalogue was read as latin-1
+    ):
+        try:
+            variant = title.encode(text_from).decode(text_to)
+        except UnicodeError:
+            continue
+        if variant != title:
+            out.append((variant, fix))
+    return out
+
+
+def _targets_from_titles(
+    path: Path, cat: Catalogue, titles: list[tuple[int, str]], fld: str, unit: str
+) -> dict[int, int]:
+    """Map target titles to items ({position: item}); every title must be in the catalogue.
+
+    Before failing on unknown titles, look for the encoding trap: titles that match only after the
+    latin-1/UTF-8 round trip mean the catalogue and the predictions read `movies.dat` differently.
+    """
+    found: dict[int, int] = {}
+    missing: list[tuple[int, str]] = []
+    for pos, title in titles:
+        item = cat.index.lookup(title)
+        if item is None:
+            missing.append((pos, title))
+        else:
+            found[pos] = item
+    if not missing:
+        return found
+    trapped = [
+        (pos, title, variant, fix)
+        for pos, title in missing
+        for variant, fix in _encoding_variants(clean_title(title))
+        if cat.index.lookup(variant) is not None
+    ]
+    if trapped:
+        pos, title, variant, fix = trapped[0]
+        theirs = "ISO-8859-1 (latin-1)" if fix == "latin-1" else "UTF-8"
+        raise _fail(
+            path,
+            f"target title {clean_title(title)!r} is not in the catalogue {cat.path}, but "
+            f"{variant!r} is: {len(trapped)} of {len(missing)} unknown target titles match only "
+            f"after the latin-1/UTF-8 round trip. The predictions read the items file as {theirs} "
+            "(BIGRec's scripts read movies.dat as ISO-8859-1) and the catalogue did not. Rebuild "
+            f"the catalogue as the model saw the titles: llmrec-eval catalogue ... --encoding {fix}",
+            fld=fld,
+            **{unit: pos},
+        )
+    pos, title = missing[0]
+    raise _fail(
+        path,
+        f"target title {clean_title(title)!r} is not in the catalogue {cat.path} "
+        f"(no exact or case-insensitive title match; {len(missing)} unknown target titles in all)",
+        fld=fld,
+        **{unit: pos},
+    )
+
+
+def read_predictions(path: Path, catalogue: Catalogue, *, empty: str = "error") -> Predictions:
     """Read llmrec `predictions.jsonl` (and `predictions.meta.json` beside it, if present)."""
     path = _require_file(Path(path), "predictions file")
     ids: list[str] = []
     targets: list[int] = []
     texts: list[list[str]] = []
+    by_title: list[tuple[int, str]] = []  # (index, target_title) of rows without target_item_id
+    lines: dict[int, int] = {}
     seen: set[str] = set()
     for n, obj in _read_jsonl(path):
         eid = obj.get("example_id")
@@ -279,7 +328,7 @@ def read_predictions(path: Path, catalogue: Catalogue) -> Predictions:
         seen.add(eid)
         if "predictions" not in obj:
             raise _fail(path, "missing", line=n, fld="predictions")
-        texts.append(_texts(path, obj["predictions"], "predictions", line=n))
+        texts.append(_texts(path, obj["predictions"], "predictions", empty, line=n))
         target = obj.get("target_item_id")
         if target is None:
             if obj.get("target_title") is None:
@@ -289,9 +338,9 @@ def read_predictions(path: Path, catalogue: Catalogue) -> Predictions:
                     line=n,
                     fld="target_item_id",
                 )
-            target = _target_from_title(
-                path, catalogue, obj["target_title"], "target_title", line=n
-            )
+            by_title.append((n, _as_title(path, obj["target_title"], "target_title", line=n)))
+            lines[n] = len(ids)
+            target = -1
         elif (
             not isinstance(target, int)
             or isinstance(target, bool)
@@ -307,12 +356,14 @@ def read_predictions(path: Path, catalogue: Catalogue) -> Predictions:
         targets.append(target)
     if not ids:
         raise _fail(path, "no predictions")
+    for n, item in _targets_from_titles(path, catalogue, by_title, "target_title", "line").items():
+        targets[lines[n]] = item
     meta_path = path.with_name(path.name.removesuffix(".jsonl") + ".meta.json")
     meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else None
     return Predictions(path, "predictions", ids, np.asarray(targets, dtype=np.int64), texts, meta)
 
 
-def read_bigrec_results(path: Path, catalogue: Catalogue) -> Predictions:
+def read_bigrec_results(path: Path, catalogue: Catalogue, *, empty: str = "error") -> Predictions:
     """Read a BIGRec result JSON: a list of {instruction, input, output, predict}.
 
     `output` is the quoted target title; it is mapped to an item by the exact-title rule.
@@ -327,21 +378,27 @@ def read_bigrec_results(path: Path, catalogue: Catalogue) -> Predictions:
         raise _fail(
             path, "expected a non-empty JSON list of {instruction, input, output, predict} objects"
         )
-    ids, targets, texts = [], [], []
+    ids, outputs, texts = [], [], []
     for i, obj in enumerate(data):
         if not isinstance(obj, dict):
             raise _fail(path, f"expected an object, got {type(obj).__name__}", row=i)
         for key in ("output", "predict"):
             if key not in obj:
                 raise _fail(path, "missing", row=i, fld=key)
-        texts.append(_texts(path, obj["predict"], "predict", row=i))
-        targets.append(_target_from_title(path, catalogue, obj["output"], "output", row=i))
+        texts.append(_texts(path, obj["predict"], "predict", empty, row=i))
+        outputs.append((i, _as_title(path, obj["output"], "output", row=i)))
         ids.append(f"bigrec-{i}")
-    return Predictions(path, "bigrec", ids, np.asarray(targets, dtype=np.int64), texts, None)
+    found = _targets_from_titles(path, catalogue, outputs, "output", "row")
+    targets = np.asarray([found[i] for i in range(len(ids))], dtype=np.int64)
+    return Predictions(path, "bigrec", ids, targets, texts, None)
 
 
-def read_any_predictions(path: Path, catalogue: Catalogue, fmt: str = "auto") -> Predictions:
-    """`fmt`: "predictions", "bigrec", or "auto" (by content: a JSON list is BIGRec)."""
+def read_any_predictions(
+    path: Path, catalogue: Catalogue, fmt: str = "auto", *, empty: str = "error"
+) -> Predictions:
+    """`fmt`: "predictions", "bigrec", or "auto" (by content: a JSON list is BIGRec).
+
+    `empty`: "error" fails on an example without a non-blank text; "miss" gives it no texts ([])."""
     path = Path(path)
     if fmt == "auto":
         _require_file(path, "predictions file")
@@ -349,10 +406,10 @@ def read_any_predictions(path: Path, catalogue: Catalogue, fmt: str = "auto") ->
             head = f.read(4096).lstrip()
         fmt = "bigrec" if head.startswith("[") else "predictions"
     if fmt == "bigrec":
-        return read_bigrec_results(path, catalogue)
+        return read_bigrec_results(path, catalogue, empty=empty)
     if fmt == "predictions":
-        return read_predictions(path, catalogue)
-    raise ValueError(f"unknown predictions format {fmt!r} (expected auto, predictions or bigrec)")
+        return read_predictions(path, catalogue, empty=empty)
+    raise InputError(f"unknown predictions format {fmt!r} (expected auto, predictions or bigrec)")
 
 
 # --------------------------------------------------------------------------- examples

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from llmrec_eval._errors import InputError
 from llmrec_eval._io import atomic_write, write_text
 
 
@@ -16,9 +17,9 @@ def load_metrics(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
-        raise FileNotFoundError(f"{path}: metrics file not found") from exc
+        raise InputError(f"{path}: metrics file not found") from exc
     if not isinstance(data, dict) or not isinstance(data.get("metrics"), dict):
-        raise ValueError(f"{path}: not an llmrec-eval metrics.json (no 'metrics' object)")
+        raise InputError(f"{path}: not an llmrec-eval metrics.json (no 'metrics' object)")
     data.setdefault("name", path.parent.name)
     return data
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from llmrec_eval.readers import Examples
+from llmrec_eval.readers import Examples, InputError
 
 # BIGRec sweeps 0.00..0.99 by 0.01, then 1..99 (adjust_pda.py); "coarse" is 32 points over the same range.
 GAMMA_GRIDS: dict[str, list[float]] = {
@@ -31,7 +31,7 @@ def recent_window(
     n = len(examples)
     size = n_examples if n_examples is not None else round((fraction or 0.0) * n)
     if not 1 <= size <= n:
-        raise ValueError(f"the recent window must hold 1..{n} training examples, got {size}")
+        raise InputError(f"the recent window must hold 1..{n} training examples, got {size}")
     ts = examples.timestamps
     order = (
         np.arange(n)

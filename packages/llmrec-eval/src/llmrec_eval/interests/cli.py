@@ -8,10 +8,13 @@ from typing import Annotated
 
 import typer
 
+from llmrec_eval._errors import check_writable, cli_errors
+
 app = typer.Typer(help="Interest summaries from watched-video topic labels.", no_args_is_help=True)
 
 
 @app.command()
+@cli_errors
 def evaluate(
     examples: Annotated[
         Path, typer.Option(help="Examples file (test.jsonl of interests prepare).")
@@ -23,6 +26,8 @@ def evaluate(
     from llmrec_eval.interests.io import check_ids, read_examples, read_predictions, write_atomic
     from llmrec_eval.interests.report import evaluate_predictions, metrics_table
 
+    if out is not None:
+        check_writable(out, folder=False)
     rows = read_examples(examples)
     texts = read_predictions(predictions)
     check_ids(examples, rows, predictions, set(texts))
@@ -34,6 +39,7 @@ def evaluate(
 
 
 @app.command()
+@cli_errors
 def report(
     examples: Annotated[
         Path, typer.Option(help="Examples file (test.jsonl of interests prepare).")
@@ -49,6 +55,9 @@ def report(
     """Compare LoRA OFF and LoRA ON: a metrics table and side-by-side cases, in Markdown."""
     from llmrec_eval.interests.report import compare_runs
 
+    for path in (out, metrics_out):
+        if path is not None:
+            check_writable(path, folder=False)
     off_metrics, on_metrics = compare_runs(examples, off, on, out, metrics_out, cases)
     for name, m in (("LoRA OFF", off_metrics), ("LoRA ON", on_metrics)):
         faith = "n/a" if m.faithfulness is None else f"{m.faithfulness:.3f}"

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from llmrec_eval._errors import InputError
+
 
 @dataclass(frozen=True)
 class InterestExample:
@@ -30,7 +32,7 @@ class InterestExample:
 
 def _rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: file not found")
+        raise InputError(f"{path}: file not found")
     rows = []
     with path.open(encoding="utf-8") as f:
         for number, line in enumerate(f, start=1):
@@ -39,20 +41,22 @@ def _rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as e:
-                raise ValueError(f"{path}, line {number}: not valid JSON ({e.msg})") from e
+                raise InputError(
+                    f"{path}, line {number} (1-based): not valid JSON ({e.msg})"
+                ) from e
             if not isinstance(row, dict):
-                raise ValueError(f"{path}, line {number}: expected a JSON object")
+                raise InputError(f"{path}, line {number} (1-based): expected a JSON object")
             rows.append((number, row))
     return rows
 
 
 def _field(path: Path, number: int, row: dict[str, Any], name: str, kind: type) -> Any:
     if name not in row:
-        raise ValueError(f"{path}, line {number}: missing field {name!r}")
+        raise InputError(f"{path}, line {number} (1-based): missing field {name!r}")
     value = row[name]
     if not isinstance(value, kind):
-        raise ValueError(
-            f"{path}, line {number}, field {name!r}: expected {kind.__name__}, "
+        raise InputError(
+            f"{path}, line {number} (1-based), field {name!r}: expected {kind.__name__}, "
             f"got {type(value).__name__}"
         )
     return value
@@ -60,7 +64,9 @@ def _field(path: Path, number: int, row: dict[str, Any], name: str, kind: type) 
 
 def _string_list(path: Path, number: int, value: Any, name: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ValueError(f"{path}, line {number}, field {name!r}: expected a list of strings")
+        raise InputError(
+            f"{path}, line {number} (1-based), field {name!r}: expected a list of strings"
+        )
     return value
 
 
@@ -70,7 +76,9 @@ def read_examples(path: Path) -> dict[str, InterestExample]:
     for number, row in _rows(path):
         example_id = _field(path, number, row, "example_id", str)
         if example_id in examples:
-            raise ValueError(f"{path}, line {number}: duplicate example_id {example_id!r}")
+            raise InputError(
+                f"{path}, line {number} (1-based): duplicate example_id {example_id!r}"
+            )
         videos = _field(path, number, row, "videos", list)
         for video in videos:
             _string_list(path, number, video, "videos")
@@ -86,7 +94,7 @@ def read_examples(path: Path) -> dict[str, InterestExample]:
             user_kind=row.get("user_kind"),
         )
     if not examples:
-        raise ValueError(f"{path}: no examples")
+        raise InputError(f"{path}: no examples")
     return examples
 
 
@@ -99,12 +107,14 @@ def read_predictions(path: Path) -> dict[str, str]:
             path, number, _field(path, number, row, "predictions", list), "predictions"
         )
         if not predictions:
-            raise ValueError(f"{path}, line {number}, field 'predictions': empty list")
+            raise InputError(f"{path}, line {number} (1-based), field 'predictions': empty list")
         if example_id in texts:
-            raise ValueError(f"{path}, line {number}: duplicate example_id {example_id!r}")
+            raise InputError(
+                f"{path}, line {number} (1-based): duplicate example_id {example_id!r}"
+            )
         texts[example_id] = predictions[0]
     if not texts:
-        raise ValueError(f"{path}: no predictions")
+        raise InputError(f"{path}: no predictions")
     return texts
 
 
@@ -116,7 +126,7 @@ def read_meta(predictions_path: Path) -> dict[str, Any] | None:
     try:
         value = json.loads(meta.read_text(encoding="utf-8"))
     except json.JSONDecodeError as e:
-        raise ValueError(f"{meta}: not valid JSON ({e.msg})") from e
+        raise InputError(f"{meta}: not valid JSON ({e.msg})") from e
     return value if isinstance(value, dict) else None
 
 
@@ -124,7 +134,7 @@ def check_ids(examples_path: Path, examples: dict[str, Any], path: Path, ids: se
     """Every predicted example must exist in the examples file."""
     unknown = sorted(ids - set(examples))
     if unknown:
-        raise ValueError(
+        raise InputError(
             f"{path}: {len(unknown)} example_id(s) not in {examples_path}, e.g. {unknown[0]!r}"
         )
 

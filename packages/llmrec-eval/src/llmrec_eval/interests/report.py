@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from llmrec_eval._errors import InputError
 from llmrec_eval.interests.io import (
     InterestExample,
     check_ids,
@@ -160,7 +161,7 @@ def compare_runs(
         )
     off, on = runs
     if set(off.texts) != set(on.texts):
-        raise ValueError(
+        raise InputError(
             f"{off_path} and {on_path} cover different examples "
             f"({len(off.texts)} vs {len(on.texts)}): generate both on the same file"
         )
