@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -16,9 +17,33 @@ def clean_title(text: str) -> str:
     return text.strip().strip('"').strip()
 
 
+def normalise_title(title: str) -> str:
+    """The contract's normalised title (NFKC, case-folded, whitespace collapsed): duplicate groups."""
+    return _SPACES.sub(" ", unicodedata.normalize("NFKC", title)).casefold().strip()
+
+
 def loose_key(text: str) -> str:
-    """The contract's normalised title (NFKC, case-folded, whitespace collapsed): the fallback match."""
-    return _SPACES.sub(" ", unicodedata.normalize("NFKC", clean_title(text))).casefold().strip()
+    """The normalised form of a cleaned generated text: the fallback match."""
+    return normalise_title(clean_title(text))
+
+
+MIN_TITLE_CHARS = 2
+
+
+def clean_catalogue_title(raw: str) -> str | None:
+    """The contract's catalogue title: HTML entities decoded (repeatedly: `&amp;#39;`), whitespace
+    runs collapsed, surrounding whitespace stripped, quotes stripped only when they wrap the whole
+    title (`"Great Performances" Cats (1998)` keeps its). None if under 2 characters."""
+    text = raw
+    for _ in range(3):
+        decoded = html.unescape(text)
+        if decoded == text:
+            break
+        text = decoded
+    text = " ".join(text.split())
+    while len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+        text = text[1:-1].strip()
+    return text if len(text) >= MIN_TITLE_CHARS else None
 
 
 class TitleIndex:

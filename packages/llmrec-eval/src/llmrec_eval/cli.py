@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from llmrec_eval.config import (
+    CatalogueConfig,
     ContentConfig,
     EvaluateConfig,
     PopularityConfig,
@@ -137,6 +138,20 @@ def _samples(config: SamplesConfig) -> None:
         typer.echo(text)
 
 
+def _catalogue(config: CatalogueConfig) -> None:
+    from llmrec_eval.catalogue import import_catalogue
+
+    summary = import_catalogue(config)
+    typer.echo(f"wrote {config.out}: " + ", ".join(f"{k} {v}" for k, v in summary.items()))
+
+
+add_command(
+    app,
+    "catalogue",
+    CatalogueConfig,
+    _catalogue,
+    help="Import an items file (movies.dat, CSV, TSV) as a contract items.parquet.",
+)
 add_command(
     app,
     "evaluate",

@@ -346,6 +346,48 @@ class ContentConfig(MetricsOptions):
 
 
 @dataclass(kw_only=True)
+class CatalogueConfig:
+    """`llmrec-eval catalogue`: an items file (movies.dat, CSV, TSV) -> contract items.parquet."""
+
+    items_file: Path = field(
+        metadata=_help(
+            "Raw items: MovieLens movies.dat (id::title::genres) or a CSV/TSV with a header."
+        )
+    )
+    out: Path = field(metadata=_help("items.parquet to write (docs/contracts.md)."))
+    format: Literal["auto", "dat", "csv", "tsv"] = field(
+        default="auto", metadata=_help("Format of --items-file (auto: .dat, .tsv, else CSV).")
+    )
+    encoding: str = field(
+        default="auto",
+        metadata=_help(
+            "Text encoding of --items-file: auto (UTF-8 if valid, else latin-1), or a codec "
+            "such as utf-8 or latin-1. Use the reading the predictions saw: BIGRec's scripts "
+            "read movies.dat as latin-1.",
+        ),
+    )
+    id_column: str = field(default="movieId", metadata=_help("CSV/TSV: the item id column."))
+    title_column: str = field(default="title", metadata=_help("CSV/TSV: the title column."))
+    extra_columns: str = field(
+        default="",
+        metadata=_help("CSV/TSV: more columns to keep as text, comma-separated (e.g. genres)."),
+    )
+    interactions: Path | None = field(
+        default=None,
+        metadata=_help(
+            "Optional interactions (ratings.dat user::item::..., or CSV/TSV): popularity = "
+            "the item's rows in it (else 0).",
+        ),
+    )
+    interactions_format: Literal["auto", "dat", "csv", "tsv"] = field(
+        default="auto", metadata=_help("Format of --interactions (auto: by suffix).")
+    )
+    interactions_item_column: str = field(
+        default="movieId", metadata=_help("CSV/TSV --interactions: the item id column.")
+    )
+
+
+@dataclass(kw_only=True)
 class ReportConfig:
     """`llmrec-eval table` / `plot`."""
 
