@@ -321,3 +321,43 @@ def test_exclude_history_never_ranks_the_users_own_items(ml_data, tmp_path):
 def write_jsonl_rows(path: Path, rows: list[dict]) -> Path:
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     return path
+
+
+def test_item_embeddings_computed_on_the_fly_are_cached(ml_data, tmp_path, monkeypatch):
+    """Without --embeddings the titles are embedded once per (model, items.parquet): the second
+    evaluation reads the cache (embedding again would fail here) and gets the same metrics."""
+    import importlib
+
+    items = pl.read_parquet(ml_data / "items.parquet")
+    result = [
+        {"output": f'"{t}"', "predict": [f'"{t}"' if i % 2 else f'"{items["title"][i + 1]}"']}
+        for i, t in enumerate(items["title"][:30])
+    ]
+    path = tmp_path / "test_result.json"
+    path.write_text(json.dumps(result))
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("LLMREC_EVAL_CACHE", str(cache))
+    args = ["evaluate", "--predictions", str(path), "--items", str(ml_data / "items.parquet")]
+    args += ["--preset", "bigrec", "--bootstrap", "0"]
+    res = runner.invoke(app, [*args, "--out", str(tmp_path / "a")])
+    assert res.exit_code == 0, res.output
+    first = json.loads((tmp_path / "a" / "metrics.json").read_text())
+    assert first["source"]["item_embeddings"].startswith("computed, cached in")
+    assert len(list((cache / "item-embeddings").glob("*.npy"))) == 1
+
+    def no_embedding(*a, **k):
+        raise AssertionError("the catalogue was embedded again")
+
+    monkeypatch.setattr(
+        importlib.import_module("llmrec_eval.evaluate"), "embed_texts", no_embedding
+    )
+    res = runner.invoke(app, [*args, "--out", str(tmp_path / "b")])
+    assert res.exit_code == 0, res.output
+    second = json.loads((tmp_path / "b" / "metrics.json").read_text())
+    assert second["source"]["item_embeddings"].startswith("cache ")
+    assert second["metrics"] == first["metrics"]
+    assert first["metrics"]["hr@1"] == 0.5  # every other first text is the exact target
+
+    # --no-cache (or another catalogue) embeds again
+    res = runner.invoke(app, [*args, "--no-cache", "--out", str(tmp_path / "c")])
+    assert res.exit_code != 0 and "embedded again" in str(res.exception)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,9 @@ def resolve_model(model: str) -> str:
 
 @lru_cache(maxsize=2)
 def load_model(model: str, device: str | None = None) -> Any:
+    # transformers imports bitsandbytes, whose CPU backend warns on every run about an optional
+    # kernel package; embedding never uses it.
+    logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
     try:
         from sentence_transformers import SentenceTransformer
     except ImportError as exc:
