@@ -394,3 +394,20 @@ def test_interests_cli_bad_input_is_one_line_exit_2(tmp_path):
     )
     assert res.exit_code == 2
     assert "test.jsonl, line 1 (1-based): missing field 'videos'" in res.output
+
+
+def test_a_refused_write_is_one_line_exit_1(tiny, tmp_path, monkeypatch):
+    """Root passes every permission check: simulate the disk refusing the write itself."""
+    import errno
+
+    def full(path, write):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(EVALUATE, "atomic_write", full)
+    pred = _bigrec(tmp_path / "r.json", [['"Heat (1995)"']], [0])
+    args = ["evaluate", "--predictions", pred, "--items", tiny[0], "--embeddings", tiny[1]]
+    res = _cli(*args, "--preset", "bigrec", "--out", tmp_path / "o", "--bootstrap", "0")
+    assert res.exit_code == 1
+    assert (
+        res.output.strip() == f"error: {tmp_path / 'o' / 'ranks.parquet'}: No space left on device"
+    )

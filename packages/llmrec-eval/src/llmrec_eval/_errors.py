@@ -6,9 +6,9 @@ Ctrl-C exits 130; anything else is a bug and keeps its traceback (exit 1).
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ import typer
 EXIT_FAILURE = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
+_DISK_ERRORS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT}
 
 
 class InputError(ValueError):
@@ -47,18 +48,21 @@ def fail(path: Path | str, msg: str, **at: Any) -> InputError:
 
 
 def check_writable(path: Path, *, folder: bool) -> None:
-    """Fail now, before any work, if `path` (an output folder, or a file's folder) cannot be written."""
-    target = Path(path) if folder else Path(path).parent
-    if not folder and Path(path).is_dir():
+    """Fail now, before any work, if `path` (an output folder, or a file's folder) cannot be written.
+
+    Creates nothing: the nearest existing ancestor must be a writable folder."""
+    path = Path(path)
+    if not folder and path.is_dir():
         raise InputError(f"{path}: is a folder, expected a file path to write")
-    try:
-        target.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=".llmrec-eval-write-test.", dir=target)
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as exc:
-        what = "output folder" if folder else "folder of the output file"
-        raise InputError(f"{target}: {what} is not writable ({exc.strerror or exc})") from exc
+    target = path if folder else path.parent
+    what = "output folder" if folder else "folder of the output file"
+    existing = target.absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise InputError(f"{target}: {what} is not writable ({existing} is not a folder)")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise InputError(f"{target}: {what} is not writable (no write permission on {existing})")
 
 
 def cli_errors(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -71,6 +75,12 @@ def cli_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         except InputError as err:
             typer.echo(f"error: {err}", err=True)
             raise typer.Exit(EXIT_BAD_INPUT) from err
+        except OSError as err:
+            if err.errno not in _DISK_ERRORS:
+                raise
+            # The machine refused a write (permissions, read-only or full disk): not a bug.
+            typer.echo(f"error: {err.filename or ''}: {err.strerror}", err=True)
+            raise typer.Exit(EXIT_FAILURE) from err
         except KeyboardInterrupt as err:
             # Every output is written to a temporary file and renamed: nothing is half-written.
             typer.echo("interrupted: no output was half-written; run the command again", err=True)
