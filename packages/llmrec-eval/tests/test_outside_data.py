@@ -411,3 +411,21 @@ def test_a_refused_write_is_one_line_exit_1(tiny, tmp_path, monkeypatch):
     assert (
         res.output.strip() == f"error: {tmp_path / 'o' / 'ranks.parquet'}: No space left on device"
     )
+
+
+def test_outputs_get_the_usual_file_mode(tiny, tmp_path):
+    """Atomic writes go through mkstemp (0600): outputs must still get 0666 & ~umask like any file."""
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        pred = _bigrec(tmp_path / "r.json", [['"Heat (1995)"']], [0])
+        args = ["evaluate", "--predictions", pred, "--items", tiny[0], "--embeddings", tiny[1]]
+        res = _cli(*args, "--preset", "bigrec", "--out", tmp_path / "o", "--bootstrap", "0")
+        assert res.exit_code == 0, res.output
+        modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in (tmp_path / "o").iterdir()}
+    finally:
+        os.umask(old)
+    assert set(modes) >= {"metrics.json", "ranks.parquet", "table.md", "manifest.json"}
+    assert set(modes.values()) == {0o644}, modes

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from llmrec_eval._errors import InputError
+from llmrec_eval._io import write_text
 
 
 @dataclass(frozen=True)
@@ -141,12 +140,4 @@ def check_ids(examples_path: Path, examples: dict[str, Any], path: Path, ids: se
 
 def write_atomic(path: Path, text: str) -> None:
     """Write via a temporary file in the same folder, then rename (complete or absent)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text(path, text)
