@@ -439,11 +439,29 @@ class Ranker:
         exclude: list[np.ndarray] | None = None,
     ) -> tuple[np.ndarray, np.ndarray | None]:
         """Ranks for one score per item shared by every example (popularity baselines)."""
+        shared = scores.astype(np.float32)
+        return self.run_rows(
+            lambda rows: np.broadcast_to(shared, (len(rows), shared.size)).copy(),
+            targets,
+            top_n=top_n,
+            exclude=exclude,
+        )
+
+    def run_rows(
+        self,
+        make_rows: Callable[[np.ndarray], np.ndarray],
+        targets: np.ndarray,
+        *,
+        top_n: int = 0,
+        exclude: list[np.ndarray] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Ranks for given scores, `make_rows(example indices) -> [B, n_items]` (lower = better,
+        a fresh array per call): a ranking model's score file."""
         n = len(targets)
         ranks = np.empty(n, dtype=np.int64)
         top = np.empty((n, top_n), dtype=np.int64) if top_n else None
         for rows in self._chunks(n, 1):
-            mat = np.broadcast_to(scores.astype(np.float32), (len(rows), scores.size)).copy()
+            mat = make_rows(rows)
             excl = [exclude[i] for i in rows] if exclude is not None else None
             r, tl = self._finish([mat], None, targets[rows], excl, top_n, inplace=True)
             ranks[rows] = r

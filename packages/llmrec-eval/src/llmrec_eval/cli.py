@@ -11,12 +11,16 @@ from rich.console import Console
 
 from llmrec_eval.config import (
     CatalogueConfig,
+    CompareConfig,
     ContentConfig,
     EvaluateConfig,
     PopularityConfig,
     ReportConfig,
     SamplesConfig,
+    ScoresConfig,
+    TableConfig,
     add_command,
+    parse_ks,
 )
 from llmrec_eval.interests.cli import app as interests_app
 
@@ -97,13 +101,36 @@ _METRICS_FILES = [
 ]
 
 
-def _table(config: ReportConfig, metrics_files: list[Path]) -> None:
+def _scores(config: ScoresConfig) -> None:
+    from llmrec_eval.score_baseline import baseline_scores
+
+    _show(baseline_scores(config))
+
+
+def _table(config: TableConfig, metrics_files: list[Path]) -> None:
+    from llmrec_eval.compare import find_leader
     from llmrec_eval.report import load_metrics, markdown_table, write_table
 
     runs = [load_metrics(p) for p in metrics_files]
+    leader = None
+    if config.best_by != "none":
+        leader = find_leader(
+            runs, metrics_files, config.best_by, n_resamples=config.bootstrap, seed=config.seed
+        )
     if config.out is not None:
-        write_table(runs, config.out, ci=config.ci)
-    typer.echo(markdown_table(runs, ci=config.ci), nl=False)
+        write_table(runs, config.out, ci=config.ci, leader=leader)
+    typer.echo(markdown_table(runs, ci=config.ci, leader=leader), nl=False)
+
+
+def _compare(config: CompareConfig, a: Path, b: Path) -> None:
+    from llmrec_eval._io import write_text
+    from llmrec_eval.compare import compare
+
+    ks = parse_ks(config.ks) if config.ks else None
+    text = compare(a, b, ks=ks, n_resamples=config.bootstrap, seed=config.seed).markdown()
+    if config.out is not None:
+        write_text(config.out, text)
+    typer.echo(text, nl=False)
 
 
 def _plot(config: ReportConfig, metrics_files: list[Path]) -> None:
@@ -181,9 +208,31 @@ add_command(
     help="No LLM: items nearest the last watched items, re-weighted by recent popularity.",
 )
 add_command(
+    baseline_app,
+    "scores",
+    ScoresConfig,
+    _scores,
+    help="A ranking model's score file (scores.parquet, docs/contracts.md) as a row.",
+)
+add_command(
+    app,
+    "compare",
+    CompareConfig,
+    _compare,
+    extra=[
+        inspect.Parameter(
+            name,
+            inspect.Parameter.POSITIONAL_OR_KEYWORD,
+            annotation=Annotated[Path, typer.Argument(help=f"Eval folder of row {name.upper()}.")],
+        )
+        for name in ("a", "b")
+    ],
+    help="Row A minus row B on the same examples: NDCG@K, HR@K, paired bootstrap 95% intervals.",
+)
+add_command(
     app,
     "table",
-    ReportConfig,
+    TableConfig,
     _table,
     extra=_METRICS_FILES,
     help="Markdown table (NG@K ... HR@K, BIGRec's layout) comparing metrics.json files.",

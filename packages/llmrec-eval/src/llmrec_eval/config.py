@@ -179,7 +179,8 @@ class EvaluateConfig(ReweightOptions, MetricsOptions):
     scores: Path | None = field(
         default=None,
         metadata=_help(
-            "--reweight scores: parquet (example_id, item_id, score) for --predictions."
+            "--reweight scores: a score file (scores.parquet or its folder) covering --examples, "
+            "or the examples of --predictions when --examples is not given."
         ),
     )
     valid_scores: Path | None = field(
@@ -388,6 +389,32 @@ class CatalogueConfig:
 
 
 @dataclass(kw_only=True)
+class ScoresConfig(MetricsOptions):
+    """`llmrec-eval baseline scores`: rank by a ranking model's score file (docs/contracts.md)."""
+
+    scores: Path = field(
+        metadata=_help(
+            "scores.parquet (example_id, item_id, score; higher = better) or the folder holding "
+            "it, with scores.meta.json beside it. Items an example does not list rank last."
+        )
+    )
+    examples: Path = field(
+        metadata=_help("The examples file the scores answer (test.jsonl): targets and histories.")
+    )
+    items: Path = field(metadata=_help("items.parquet: the item catalogue."))
+    subset: Path | None = field(
+        default=None,
+        metadata=_help(
+            "Score only the examples whose example_id occurs in this JSONL (e.g. the LLM's "
+            "predictions.jsonl), so that every row is scored on the same examples."
+        ),
+    )
+    exclude_history: bool = field(
+        default=False, metadata=_help("Never recommend an item of the example's own history.")
+    )
+
+
+@dataclass(kw_only=True)
 class ReportConfig:
     """`llmrec-eval table` / `plot`."""
 
@@ -396,6 +423,37 @@ class ReportConfig:
         metadata=_help("Write here (table: Markdown; plot: PNG). Table default: print only."),
     )
     ci: bool = field(default=False, metadata=_help("Table: add the 95% bootstrap intervals."))
+
+
+@dataclass(kw_only=True)
+class TableConfig(ReportConfig):
+    """`llmrec-eval table`."""
+
+    best_by: str = field(
+        default="ndcg@10",
+        metadata=_help(
+            "Mark the best row by this metric and say whether it is significantly ahead of the "
+            "runner-up (paired bootstrap 95% interval on the examples both scored, from the "
+            "ranks.parquet beside each metrics.json); 'none': no marking."
+        ),
+    )
+    bootstrap: int = field(default=1000, metadata=_help("Resamples of the paired bootstrap."))
+    seed: int = field(default=0, metadata=_help("Seed of the paired bootstrap."))
+
+
+@dataclass(kw_only=True)
+class CompareConfig:
+    """`llmrec-eval compare A B`."""
+
+    out: Path | None = field(
+        default=None, metadata=_help("Also write the Markdown table here (default: print only).")
+    )
+    ks: str | None = field(
+        default=None,
+        metadata=_help("Cut-offs K, comma-separated (default: those of A's metrics.json)."),
+    )
+    bootstrap: int = field(default=1000, metadata=_help("Resamples of the paired bootstrap."))
+    seed: int = field(default=0, metadata=_help("Seed of the paired bootstrap."))
 
 
 @dataclass

@@ -38,14 +38,15 @@ from llmrec_eval.readers import (
     ItemEmbeddings,
     Predictions,
     read_any_predictions,
+    read_example_ids,
     read_examples,
-    read_external_scores,
     read_item_embeddings,
     read_items,
     subset_examples,
 )
 from llmrec_eval.report import markdown_table, plot_metrics
-from llmrec_eval.reweight import GAMMA_GRIDS, item_counts, minmax, recent_window, score_rows
+from llmrec_eval.reweight import GAMMA_GRIDS, item_counts, minmax, recent_window
+from llmrec_eval.scores import read_scores
 
 SCHEMA_VERSION = 1
 
@@ -305,7 +306,11 @@ def evaluate(config: EvaluateConfig) -> dict[str, Any]:
             )
             if config.reweight == "scores":
                 valid_weighting = _score_weighting(
-                    config.valid_scores, vpreds.example_ids, catalogue, "--valid-scores"
+                    config.valid_scores,
+                    vpreds.example_ids,
+                    catalogue,
+                    "--valid-scores",
+                    config.valid_examples,
                 )
             valid_exclude = (
                 _history_exclusion(
@@ -434,15 +439,28 @@ def evaluate(config: EvaluateConfig) -> dict[str, Any]:
 
 
 def _score_weighting(
-    path: Path | None, example_ids: list[str], catalogue: Catalogue, flag: str
+    path: Path | None,
+    example_ids: list[str],
+    catalogue: Catalogue,
+    flag: str,
+    examples_path: Path | None,
 ) -> Weighting:
+    """W from a score file (docs/contracts.md), validated against the examples file the
+    predictions answer when given (it may hold more examples than were predicted), else against
+    the predictions' own example ids."""
     if path is None:
-        raise InputError(f"--reweight scores needs {flag} (parquet: example_id, item_id, score)")
-    return Weighting(
-        rows=score_rows(
-            read_external_scores(path, example_ids, catalogue.n_items), catalogue.n_items
-        )
-    )
+        raise InputError(f"--reweight scores needs {flag} (scores.parquet or its folder)")
+    if examples_path is not None:
+        scores = read_scores(
+            path,
+            read_example_ids(examples_path),
+            catalogue.n_items,
+            examples_path=examples_path,
+            items_sha256=catalogue.sha256,
+        ).select(example_ids)
+    else:
+        scores = read_scores(path, example_ids, catalogue.n_items, items_sha256=catalogue.sha256)
+    return Weighting(rows=scores.weights(catalogue.n_items))
 
 
 def _weightings(
@@ -459,7 +477,7 @@ def _weightings(
         )
         w = Weighting(item=minmax(counts))
         return w, w, {"source": "recent-popularity", **info}
-    w = _score_weighting(config.scores, example_ids, catalogue, "--scores")
+    w = _score_weighting(config.scores, example_ids, catalogue, "--scores", config.examples)
     return w, None, {"source": "scores", "scores": str(config.scores)}
 
 

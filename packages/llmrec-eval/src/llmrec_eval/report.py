@@ -8,6 +8,7 @@ from typing import Any
 
 from llmrec_eval._errors import InputError
 from llmrec_eval._io import atomic_write, write_text
+from llmrec_eval.compare import Leader, leader_sentence
 
 
 def load_metrics(path: Path) -> dict[str, Any]:
@@ -31,13 +32,29 @@ def _ks(runs: list[dict[str, Any]]) -> list[int]:
     return sorted(ks)
 
 
-def markdown_table(runs: list[dict[str, Any]], *, ci: bool = False, digits: int = 4) -> str:
-    """One row per run, columns NG@K ... then HR@K ... (BIGRec's layout)."""
+def run_label(run: dict[str, Any]) -> str:
+    """A row's name in tables, with its re-weighting gamma when it has one."""
+    label = str(run["name"])
+    gamma = (run.get("reweighting") or {}).get("gamma")
+    return label if gamma is None else f"{label} (gamma={gamma:g})"
+
+
+def markdown_table(
+    runs: list[dict[str, Any]],
+    *,
+    ci: bool = False,
+    digits: int = 4,
+    leader: Leader | None = None,
+) -> str:
+    """One row per run, columns NG@K ... then HR@K ... (BIGRec's layout). With `leader`
+    (`compare.find_leader`), the best row is marked and a line under the table says whether it is
+    significantly ahead of the runner-up."""
     ks = _ks(runs)
     cols = [f"NG@{k}" for k in ks] + [f"HR@{k}" for k in ks]
     keys = [f"ndcg@{k}" for k in ks] + [f"hr@{k}" for k in ks]
     lines = ["| run | " + " | ".join(cols) + " |", "|---|" + "---:|" * len(cols)]
-    for run in runs:
+    labels = [run_label(run) for run in runs]
+    for i, run in enumerate(runs):
         cells = []
         for key in keys:
             v = run["metrics"].get(key)
@@ -46,11 +63,12 @@ def markdown_table(runs: list[dict[str, Any]], *, ci: bool = False, digits: int 
                 lo, hi = run["ci95"][key]
                 cell += f" ({lo:.{digits}f}-{hi:.{digits}f})"
             cells.append(cell)
-        label = str(run["name"])
-        gamma = (run.get("reweighting") or {}).get("gamma")
-        if gamma is not None:
-            label += f" (gamma={gamma:g})"
+        label = labels[i]
+        if leader is not None and leader.best == i:
+            label += " **(best, significant)**" if leader.significant else " **(best)**"
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    if leader is not None:
+        lines += ["", leader_sentence(leader, labels, digits)]
     return "\n".join(lines) + "\n"
 
 
@@ -84,5 +102,7 @@ def plot_metrics(runs: list[dict[str, Any]], out: Path) -> Path:
     return Path(out)
 
 
-def write_table(runs: list[dict[str, Any]], out: Path, *, ci: bool = False) -> Path:
-    return write_text(Path(out), markdown_table(runs, ci=ci))
+def write_table(
+    runs: list[dict[str, Any]], out: Path, *, ci: bool = False, leader: Leader | None = None
+) -> Path:
+    return write_text(Path(out), markdown_table(runs, ci=ci, leader=leader))

@@ -1,8 +1,6 @@
-"""Item weights for BIGRec's re-weighting: popularity (all-time or recent) and external model scores."""
+"""Item weights for BIGRec's re-weighting: popularity, all-time or recent (a score file's: scores.py)."""
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 import numpy as np
 
@@ -46,22 +44,3 @@ def item_counts(examples: Examples, n_items: int, rows: np.ndarray | None = None
     interaction; histories are not counted, they repeat across sliding windows)."""
     targets = examples.targets if rows is None else examples.targets[rows]
     return np.bincount(targets, minlength=n_items).astype(np.int64)
-
-
-def score_rows(
-    scores: dict[int, tuple[np.ndarray, np.ndarray]], n_items: int
-) -> Callable[[np.ndarray], np.ndarray]:
-    """Per-example weights from a collaborative model's scores, min-max normalised per example;
-    items an example does not list get its lowest listed score."""
-
-    def rows(indices: np.ndarray) -> np.ndarray:
-        out = np.empty((len(indices), n_items), dtype=np.float32)
-        for i, r in enumerate(indices.tolist()):
-            items, vals = scores[r]
-            lo, hi = float(vals.min()), float(vals.max())
-            out[i] = 0.0
-            if hi > lo:
-                out[i, items] = (vals - lo) / (hi - lo)
-        return out
-
-    return rows
