@@ -179,7 +179,7 @@ def read_scores(
     if same.any():
         # among the duplicated pairs, the one whose second occurrence comes first in the file
         dup = int(np.min(np.maximum(order[1:][same], order[:-1][same])))
-        first = int(np.min(order[(rows == rows[dup]) & (items == items[dup])]))
+        first = int(np.flatnonzero((rows == rows[dup]) & (items == items[dup]))[0])
         raise _fail(
             path,
             f"duplicate (example_id {example_ids[rows[dup]]!r}, item_id {items[dup]}), "
