@@ -180,7 +180,7 @@ def test_evaluate_with_recent_popularity_and_every_fusion(ml_data, tmp_path):
     assert res.exit_code == 0, res.output
     table = (tmp_path / "t.md").read_text().splitlines()
     assert table[0].startswith("| run | NG@1 | NG@3 | NG@5 | NG@10 | NG@20 | NG@50 | HR@1 |")
-    assert len(table) == 4
+    assert len(table) == 6 and table[-1].startswith("Best by NDCG@10: **")  # and vs runner-up
     res = runner.invoke(
         app,
         ["plot", str(tmp_path / "first"), str(tmp_path / "rrf"), "--out", str(tmp_path / "p.png")],

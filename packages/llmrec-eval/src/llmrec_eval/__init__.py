@@ -7,7 +7,8 @@ catalogue and its sentence-transformers embeddings.
 __version__ = "0.1.0"
 
 from llmrec_eval._ranking import ItemSpace, QuerySet, Ranker, Weighting
-from llmrec_eval.config import ContentConfig, EvaluateConfig, PopularityConfig
+from llmrec_eval.compare import Comparison, Difference, compare, paired_bootstrap
+from llmrec_eval.config import ContentConfig, EvaluateConfig, PopularityConfig, ScoresConfig
 from llmrec_eval.evaluate import baseline_content, baseline_popularity, evaluate
 from llmrec_eval.grounding import build_queries, ground, rank
 from llmrec_eval.metrics import (
@@ -30,10 +31,14 @@ from llmrec_eval.readers import (
     read_predictions,
 )
 from llmrec_eval.report import load_metrics, markdown_table, plot_metrics
+from llmrec_eval.score_baseline import baseline_scores
+from llmrec_eval.scores import Scores, read_scores
 
 __all__ = [
     "Catalogue",
+    "Comparison",
     "ContentConfig",
+    "Difference",
     "EvaluateConfig",
     "InputError",
     "ItemEmbeddings",
@@ -42,12 +47,16 @@ __all__ = [
     "Predictions",
     "QuerySet",
     "Ranker",
+    "Scores",
+    "ScoresConfig",
     "Weighting",
     "__version__",
     "baseline_content",
     "baseline_popularity",
+    "baseline_scores",
     "bootstrap_ci",
     "build_queries",
+    "compare",
     "coverage",
     "evaluate",
     "ground",
@@ -56,6 +65,7 @@ __all__ = [
     "markdown_table",
     "metrics_from_ranks",
     "ndcg_at_k",
+    "paired_bootstrap",
     "plot_metrics",
     "rank",
     "read_any_predictions",
@@ -64,4 +74,5 @@ __all__ = [
     "read_item_embeddings",
     "read_items",
     "read_predictions",
+    "read_scores",
 ]

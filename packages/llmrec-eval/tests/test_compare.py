@@ -1,0 +1,202 @@
+"""Paired comparisons: metric differences with a paired bootstrap, `compare`, the table's best row."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import polars as pl
+import pytest
+from llmrec_eval import InputError
+from llmrec_eval.cli import app
+from llmrec_eval.compare import compare, paired_bootstrap
+from typer.testing import CliRunner
+
+runner = CliRunner()
+
+
+def test_hand_computed_differences():
+    a, b = np.array([0, 2, 5]), np.array([1, 0, 2])
+    cmp = paired_bootstrap(a, b, [1, 3], n_resamples=200)
+    # NDCG@3 per example: a = 1, 1/log2(4), 0; b = 1/log2(3), 1, 1/log2(4)
+    expected = {
+        "ndcg@1": (1 / 3, 1 / 3, 0.0),
+        "ndcg@3": (
+            (1 + 0.5) / 3,
+            (1 / math.log2(3) + 1 + 0.5) / 3,
+            -1 / math.log2(3) / 3,  # (1 + .5 + 0) - (1/log2(3) + 1 + .5), over 3
+        ),
+        "hr@1": (1 / 3, 1 / 3, 0.0),
+        "hr@3": (2 / 3, 1.0, -1 / 3),
+    }
+    assert [d.metric for d in cmp.differences] == ["ndcg@1", "ndcg@3", "hr@1", "hr@3"]
+    for metric, (va, vb, diff) in expected.items():
+        d = cmp[metric]
+        assert (d.a, d.b, d.diff) == pytest.approx((va, vb, diff))
+        assert d.ci[0] <= d.diff <= d.ci[1]
+    assert cmp.n_examples == 3 and cmp.a == "A" and cmp.b == "B"
+
+
+def test_identical_rows_differ_by_exactly_zero():
+    ranks = np.random.default_rng(0).integers(0, 100, size=500)
+    cmp = paired_bootstrap(ranks, ranks.copy())
+    for d in cmp.differences:
+        assert d.diff == 0.0 and d.ci == (0.0, 0.0) and not d.excludes_zero
+
+
+def test_interval_brackets_the_difference_and_is_seeded():
+    rng = np.random.default_rng(1)
+    a, b = rng.integers(0, 40, size=300), rng.integers(0, 60, size=300)
+    first = paired_bootstrap(a, b, seed=7)
+    assert first == paired_bootstrap(a, b, seed=7)  # reproducible
+    other = paired_bootstrap(a, b, seed=8)
+    assert [d.ci for d in first.differences] != [d.ci for d in other.differences]
+    for d in first.differences:
+        assert d.ci[0] <= d.diff <= d.ci[1]
+        assert d.diff == pytest.approx(d.a - d.b)
+
+
+def test_resampling_is_paired():
+    """Rows equal except 10 of 1,000 examples that only A hits: the paired interval excludes 0
+    (every per-example difference is >= 0), although each row's own interval is far wider."""
+    rng = np.random.default_rng(2)
+    b = rng.integers(0, 100, size=1000)
+    a = b.copy()
+    missed = np.flatnonzero(b >= 10)[:10]
+    a[missed] = 0
+    d = paired_bootstrap(a, b, [10])["hr@10"]
+    assert d.diff == pytest.approx(0.01) and d.excludes_zero and d.ci[0] > 0
+    assert d.ci[1] - d.ci[0] < 0.02  # an unpaired 95% interval of HR@10 ~ .1 on 1,000 is ~ +-.019
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="same examples"):
+        paired_bootstrap(np.array([0, 1]), np.array([0, 1, 2]))
+    with pytest.raises(ValueError, match="unknown metric"):
+        paired_bootstrap(np.array([0]), np.array([1]), [10], metrics=["ndcg@5"])
+
+
+# --------------------------------------------------------------------------- eval folders
+
+
+def _row(folder, ids, ranks, name=None, ndcg10=None):
+    """An eval folder as the commands write it: ranks.parquet and metrics.json."""
+    folder.mkdir(parents=True)
+    pl.DataFrame(
+        {
+            "example_id": ids,
+            "target_item_id": pl.Series([0] * len(ids), dtype=pl.Int64),
+            "rank": pl.Series(ranks, dtype=pl.Int64),
+            "top_item_ids": [[0]] * len(ids),
+        }
+    ).write_parquet(folder / "ranks.parquet")
+    r = np.asarray(ranks)
+    metrics = {
+        f"{kind}@{k}": float(np.mean(np.where(r < k, 1 / np.log2(r + 2.0), 0.0)))
+        if kind == "ndcg"
+        else float(np.mean(r < k))
+        for kind in ("ndcg", "hr")
+        for k in (1, 10)
+    }
+    (folder / "metrics.json").write_text(
+        json.dumps({"name": name or folder.name, "ks": [1, 10], "metrics": metrics})
+    )
+    return folder
+
+
+IDS = [f"e{i}" for i in range(200)]
+
+
+def test_compare_folders_aligns_examples_and_prints_markdown(tmp_path):
+    rng = np.random.default_rng(3)
+    ra, rb = rng.integers(0, 30, size=200), rng.integers(0, 30, size=200)
+    a = _row(tmp_path / "sasrec", IDS, ra.tolist())
+    perm = rng.permutation(200)  # B lists the same examples in another order
+    b = _row(tmp_path / "pop", [IDS[i] for i in perm], rb[perm].tolist(), name="most-popular")
+    cmp = compare(a, b / "ranks.parquet")
+    assert cmp == paired_bootstrap(ra, rb, [1, 10], names=("sasrec", "most-popular"))
+    res = runner.invoke(app, ["compare", str(a), str(b), "--out", str(tmp_path / "c.md")])
+    assert res.exit_code == 0, res.output
+    text = (tmp_path / "c.md").read_text()
+    assert res.output == text
+    assert "| metric | sasrec | most-popular | difference | 95% interval | excludes 0 |" in text
+    d = cmp["ndcg@10"]
+    assert f"| NDCG@10 | {d.a:.4f} | {d.b:.4f} | {d.diff:+.4f} | {d.ci[0]:+.4f} to" in text
+    assert len([line for line in text.splitlines() if line.startswith("| ")]) == 1 + 4
+
+
+def test_compare_rows_on_different_examples_is_an_error(tmp_path):
+    a = _row(tmp_path / "a", IDS, [0] * 200)
+    b = _row(tmp_path / "b", IDS[:199] + ["other"], [1] * 200)
+    with pytest.raises(InputError, match=r"rank different examples \(1 only in the first, 1 only"):
+        compare(a, b)
+    res = runner.invoke(app, ["compare", str(a), str(b), "--out", str(tmp_path / "c.md")])
+    assert res.exit_code == 2 and "error:" in res.output and "'e199' is only in" in res.output
+    assert not (tmp_path / "c.md").exists()
+    res = runner.invoke(app, ["compare", str(a), str(tmp_path / "nothing")])
+    assert res.exit_code == 2 and "ranks file not found" in res.output
+
+
+def test_compare_bad_ranks_file(tmp_path):
+    a = _row(tmp_path / "a", IDS, [0] * 200)
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    pl.DataFrame({"example_id": ["e0", "e1", "e0"], "rank": [1, 2, 3]}).write_parquet(
+        bad / "ranks.parquet"
+    )
+    with pytest.raises(InputError, match=r"ranks.parquet, row 2, field 'example_id': duplicate"):
+        compare(a, bad)
+    pl.DataFrame({"example_id": ["e0", "e1"], "rank": [1, -2]}).write_parquet(bad / "ranks.parquet")
+    with pytest.raises(InputError, match=r"ranks.parquet, row 1, field 'rank': expected a 0-based"):
+        compare(a, bad)
+
+
+# --------------------------------------------------------------------------- the table's best row
+
+
+def _table(*args):
+    res = runner.invoke(app, ["table", *map(str, args)])
+    assert res.exit_code == 0, res.output
+    return res.output
+
+
+def test_table_marks_a_significant_leader(tmp_path):
+    rng = np.random.default_rng(4)
+    base = rng.integers(5, 100, size=200)
+    strong = np.where(np.arange(200) < 60, 0, base)  # 60 more first-place hits
+    weak = _row(tmp_path / "weak", IDS, base.tolist())
+    best = _row(tmp_path / "best", IDS, strong.tolist())
+    text = _table(weak, best / "metrics.json")
+    lines = text.splitlines()
+    assert lines[2].startswith("| weak | ") and lines[3].startswith(
+        "| best **(best, significant)** |"
+    )
+    d = paired_bootstrap(strong, base, [10], metrics=["ndcg@10"])["ndcg@10"]
+    assert lines[-1] == (
+        f"Best by NDCG@10: **best**, ahead of the runner-up weak by {d.diff:+.4f} (paired "
+        f"bootstrap 95% interval {d.ci[0]:+.4f} to {d.ci[1]:+.4f}): significant, the interval "
+        "excludes 0."
+    )
+    # by HR@1 as well; and no marking at all on request
+    assert "Best by HR@1: **best**" in _table(weak, best, "--best-by", "hr@1")
+    plain = _table(weak, best, "--best-by", "none")
+    assert len(plain.splitlines()) == 4 and "**(best" not in plain and "Best by" not in plain
+
+
+def test_table_says_when_the_leader_is_not_significantly_ahead(tmp_path):
+    rng = np.random.default_rng(5)
+    ranks = rng.integers(0, 30, size=200)
+    close = ranks.copy()
+    close[np.flatnonzero(ranks == 0)[:1]] = 40  # one hit fewer
+    a = _row(tmp_path / "a", IDS, ranks.tolist())
+    b = _row(tmp_path / "b", IDS, close.tolist())
+    text = _table(b, a, "--out", tmp_path / "t.md")
+    assert "| a **(best)** |" in text and text == (tmp_path / "t.md").read_text()
+    assert "not significant, the interval includes 0." in text
+    # rows scored on other examples are not compared, and the table says so
+    c = _row(tmp_path / "c", [f"x{i}" for i in range(200)], ranks.tolist())
+    text = _table(b, c)
+    assert "| c **(best)** |" in text and "against the runner-up b: not compared:" in text
+    res = runner.invoke(app, ["table", str(a), "--best-by", "ndcg10"])
+    assert res.exit_code == 2 and "--best-by must look like ndcg@10" in res.output
