@@ -145,10 +145,14 @@ def test_compare_bad_ranks_file(tmp_path):
     pl.DataFrame({"example_id": ["e0", "e1", "e0"], "rank": [1, 2, 3]}).write_parquet(
         bad / "ranks.parquet"
     )
-    with pytest.raises(InputError, match=r"ranks.parquet, row 2, field 'example_id': duplicate"):
+    with pytest.raises(
+        InputError, match=r"ranks.parquet, row 2 \(0-based\), field 'example_id': duplicate"
+    ):
         compare(a, bad)
     pl.DataFrame({"example_id": ["e0", "e1"], "rank": [1, -2]}).write_parquet(bad / "ranks.parquet")
-    with pytest.raises(InputError, match=r"ranks.parquet, row 1, field 'rank': expected a 0-based"):
+    with pytest.raises(
+        InputError, match=r"ranks.parquet, row 1 \(0-based\), field 'rank': expected a 0-based"
+    ):
         compare(a, bad)
 
 

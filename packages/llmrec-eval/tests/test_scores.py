@@ -57,7 +57,7 @@ def _brute_force(listed, canonical, history, target, exclude, top_n):
         return max(vals) if vals else -np.inf
 
     order = sorted((g for g in groups if g not in gone), key=lambda g: (-group_score(g), g))
-    top = order[:top_n] + [-1] * (top_n - len(order[:top_n]))
+    top = order[:top_n]  # ranks.parquet lists no empty slots
     return order.index(canonical[target]), top
 
 
@@ -158,7 +158,7 @@ def test_scores_row_on_real_items_through_the_cli(ml_data, tmp_path):
     res = runner.invoke(app, [*args, "--out", str(tmp_path / "other")])
     assert res.exit_code == 2
     assert "scores.meta.json, field 'items_sha256': scores computed for another" in res.output
-    assert not (tmp_path / "other").exists()
+    assert not (tmp_path / "other" / "metrics.json").exists()
 
 
 # --------------------------------------------------------------------------- bad score files
@@ -187,12 +187,12 @@ def _read(path):
 @pytest.mark.parametrize(
     ("ids", "items", "scores", "message"),
     [
-        (["a", "b", "x"], [1, 2, 3], [1.0, 2.0, 3.0], r"row 2, field 'example_id': example_id 'x' is not in the examples file .*test.jsonl"),
-        (["a", "b", "b"], [1, 5, 3], [1.0, 2.0, 3.0], r"row 1, field 'item_id': expected an item id in 0..4, got 5"),
-        (["a", "b", "b"], [1, -1, 3], [1.0, 2.0, 3.0], r"row 1, field 'item_id': expected an item id in 0..4, got -1"),
-        (["a", "b", "b"], [1, 2, 3], [1.0, float("nan"), 3.0], r"row 1, field 'score': expected a finite number, got nan"),
-        (["a", "b", "b"], [1, 2, 3], [1.0, 2.0, float("-inf")], r"row 2, field 'score': expected a finite number, got -inf"),
-        (["a", "b", "a", "b"], [1, 2, 4, 2], [1.0, 2.0, 3.0, 0.5], r"row 3, field 'item_id': duplicate \(example_id 'b', item_id 2\), first at row 1"),
+        (["a", "b", "x"], [1, 2, 3], [1.0, 2.0, 3.0], r"row 2 \(0-based\), field 'example_id': example_id 'x' is not in the examples file .*test.jsonl"),
+        (["a", "b", "b"], [1, 5, 3], [1.0, 2.0, 3.0], r"row 1 \(0-based\), field 'item_id': expected an item id in 0..4, got 5"),
+        (["a", "b", "b"], [1, -1, 3], [1.0, 2.0, 3.0], r"row 1 \(0-based\), field 'item_id': expected an item id in 0..4, got -1"),
+        (["a", "b", "b"], [1, 2, 3], [1.0, float("nan"), 3.0], r"row 1 \(0-based\), field 'score': expected a finite number, got nan"),
+        (["a", "b", "b"], [1, 2, 3], [1.0, 2.0, float("-inf")], r"row 2 \(0-based\), field 'score': expected a finite number, got -inf"),
+        (["a", "b", "a", "b"], [1, 2, 4, 2], [1.0, 2.0, 3.0, 0.5], r"row 3 \(0-based\), field 'item_id': duplicate \(example_id 'b', item_id 2\), first at row 1"),
         (["a", "a"], [1, 2], [1.0, 2.0], r"field 'example_id': no scores for example_id 'b' of the examples file .*test.jsonl \(1 example"),
     ],
 )  # fmt: skip
@@ -208,8 +208,8 @@ def test_bad_score_rows(two, tmp_path, ids, items, scores, message):
         ({"example_id": [1, 2], "item_id": [1, 2], "score": [1.0, 2.0]}, r"field 'example_id': expected strings, got Int64"),
         ({"example_id": ["a", "b"], "item_id": ["1", "2"], "score": [1.0, 2.0]}, r"field 'item_id': expected integers \(int64\), got String"),
         ({"example_id": ["a", "b"], "item_id": [1, 2], "score": [1, 2]}, r"field 'score': expected floats \(float64\), got Int64"),
-        ({"example_id": ["a", None], "item_id": [1, 2], "score": [1.0, 2.0]}, r"row 1, field 'example_id': expected strings, got null"),
-        ({"example_id": ["a", "b"], "item_id": [1, 2], "score": [None, 2.0]}, r"row 0, field 'score': expected floats \(float64\), got null"),
+        ({"example_id": ["a", None], "item_id": [1, 2], "score": [1.0, 2.0]}, r"row 1 \(0-based\), field 'example_id': expected strings, got null"),
+        ({"example_id": ["a", "b"], "item_id": [1, 2], "score": [None, 2.0]}, r"row 0 \(0-based\), field 'score': expected floats \(float64\), got null"),
         ({"example_id": ["a", "b"], "item": [1, 2], "score": [1.0, 2.0]}, r"missing column 'item_id'"),
     ],
 )  # fmt: skip
@@ -259,8 +259,11 @@ def test_bad_scores_exit_2_before_writing(two, tmp_path):
         + ["--items", str(items), "--out", str(tmp_path / "out")],
     )
     assert res.exit_code == 2
-    assert "scores.parquet, row 1, field 'score': expected a finite number, got inf" in res.output
-    assert not (tmp_path / "out").exists()
+    assert (
+        "scores.parquet, row 1 (0-based), field 'score': expected a finite number, got inf"
+        in res.output
+    )
+    assert not (tmp_path / "out" / "metrics.json").exists()
 
 
 # --------------------------------------------------------------------------- re-weighting
@@ -299,6 +302,8 @@ def test_reweighting_reads_scores_for_the_whole_examples_file(two, tmp_path):
     assert result["metrics"]["hr@3"] == 1.0  # the scored target right behind the exact title
     assert result["metrics_without_reweighting"]["hr@1"] == 0.0
     # without --examples the file is checked against the predictions: 'a' is unknown there
-    with pytest.raises(InputError, match=r"row 0, field 'example_id': example_id 'a' is not in"):
+    with pytest.raises(
+        InputError, match=r"row 0 \(0-based\), field 'example_id': example_id 'a' is not in"
+    ):
         evaluate(EvaluateConfig(**config, out=tmp_path / "q"))
-    assert not (tmp_path / "q").exists()
+    assert not (tmp_path / "q" / "metrics.json").exists()

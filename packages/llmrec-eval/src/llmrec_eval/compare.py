@@ -276,7 +276,7 @@ def find_leader(
     best on the examples both scored; None when fewer than one row has the metric."""
     kind, _, k = metric.partition("@")
     if kind not in ("ndcg", "hr") or not k.isdigit() or int(k) < 1:
-        raise ValueError(f"--best-by must look like ndcg@10 or hr@10 (or none), got {metric!r}")
+        raise InputError(f"--best-by must look like ndcg@10 or hr@10 (or none), got {metric!r}")
     have = [i for i, run in enumerate(runs) if metric in run["metrics"]]
     if not have:
         return None
