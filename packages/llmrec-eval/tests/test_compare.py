@@ -204,3 +204,12 @@ def test_table_says_when_the_leader_is_not_significantly_ahead(tmp_path):
     assert "| c **(best)** |" in text and "against the runner-up b: not compared:" in text
     res = runner.invoke(app, ["table", str(a), "--best-by", "ndcg10"])
     assert res.exit_code == 2 and "--best-by must look like ndcg@10" in res.output
+
+
+def test_table_without_ranks_files_still_marks_the_best_row(tmp_path):
+    a = _row(tmp_path / "a", IDS, [0] * 200)
+    b = _row(tmp_path / "b", IDS, [5] * 200)
+    (b / "ranks.parquet").unlink()  # e.g. only metrics.json was kept
+    text = _table(b / "metrics.json", a)
+    assert "| a **(best)** |" in text and "ranks file not found" in text
+    assert "(the only row with this metric)" in _table(a)
