@@ -44,3 +44,58 @@ def test_prepare_and_error_output(tmp_path: Path):
     assert result.exit_code == 2
     assert "i.csv, line 3, field 'item id': item id '3' is not in the items file" in result.output
     assert "Traceback" not in result.output
+
+
+def test_version_flag():
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.output.startswith("llmrec-data ")
+
+
+def test_unwritable_output_folder_is_one_line_before_any_work(tmp_path: Path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    for args in (
+        ["prepare", "--dataset", "movie-small", "--out", str(blocker / "out")],
+        ["interests", "prepare", "--out", str(blocker / "out")],
+    ):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2, result.output
+        assert "cannot write to this output folder" in result.output
+        assert "Traceback" not in result.output
+
+
+def test_interrupt_exits_130_and_leaves_no_partial_file(tmp_path: Path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    import numpy as np
+    import polars as pl
+
+    rng = np.random.default_rng(0)
+    n = 1_500_000  # big enough that prepare is still working when the signal arrives
+    pl.DataFrame(
+        {
+            "user_id": rng.integers(0, 20_000, n),
+            "item_id": rng.integers(0, 5_000, n),
+            "timestamp": rng.integers(0, 10**9, n),
+        }
+    ).write_csv(tmp_path / "i.csv")
+    pl.DataFrame({"item_id": range(5_000), "title": [f"Item {i}" for i in range(5_000)]}).write_csv(
+        tmp_path / "items.csv"
+    )
+    out = tmp_path / "out"
+    command = [sys.executable, "-c", "from llmrec_data.cli import main; main()", "prepare"]
+    command += ["--dataset", "custom", "--interactions", str(tmp_path / "i.csv")]
+    command += ["--items", str(tmp_path / "items.csv"), "--out", str(out)]
+    with subprocess.Popen(command, stderr=subprocess.PIPE, text=True) as process:
+        assert process.stderr is not None
+        for line in process.stderr:
+            if "read:" in line:  # the raw files are parsed: the work is under way
+                os.kill(process.pid, signal.SIGINT)
+                break
+        rest = process.stderr.read()
+        assert process.wait(timeout=60) == 130, rest
+    assert "interrupted" in rest
+    assert not [p.name for p in out.iterdir() if ".tmp-" in p.name]

@@ -7,6 +7,7 @@ import random
 from pathlib import Path
 
 import pytest
+from llmrec_data.errors import DataError
 from llmrec_data.interests import (
     InterestsConfig,
     UserConfig,
@@ -117,13 +118,13 @@ def test_bad_vocabulary_names_file_and_line(tmp_path: Path) -> None:
         lines[0] + lines[1] + "2,many,/m/x,Vehicle,,Autos & Vehicles,,,text\n", encoding="utf-8"
     )
     (tmp_path / "video_labels.tsv").write_text("video_id\tlabel_ids\nv1\t0\n", encoding="utf-8")
-    with pytest.raises(ValueError, match=r"vocabulary\.csv, line 3: Index and TrainVideoCount"):
+    with pytest.raises(DataError, match=r"vocabulary\.csv, line 3: Index and TrainVideoCount"):
         load_label_data(tmp_path)
 
 
 def test_missing_data_home_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("LLMREC_DATA_HOME")
-    with pytest.raises(FileNotFoundError, match="LLMREC_DATA_HOME is not set"):
+    with pytest.raises(DataError, match="LLMREC_DATA_HOME is not set"):
         default_youtube8m_dir()
 
 

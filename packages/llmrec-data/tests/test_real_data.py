@@ -40,8 +40,8 @@ def test_movie_small_examples_equal_a_direct_computation(
     for user, rows in movielens_sequences(real_data_home).items():
         for i in range(10, len(rows)):
             expected.append(
-                    (rows[i][0], user, tuple(m for _, m, _ in rows[i - 10 : i]), rows[i][1])
-                )
+                (rows[i][0], user, tuple(m for _, m, _ in rows[i - 10 : i]), rows[i][1])
+            )
     got = [
         (
             ex["timestamp"],

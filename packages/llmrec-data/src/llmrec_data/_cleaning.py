@@ -25,26 +25,20 @@ class Hygiene:
 def clean_interactions(
     interactions: pl.DataFrame, item: str, hygiene: Hygiene, counts: Counter[str]
 ) -> pl.DataFrame:
-    """Apply `hygiene` to `interactions` (item key column `item`), counting into `counts`.
+    """Drop exact duplicates (unless kept) and apply the k-core, counting into `counts`.
 
-    counts gets `duplicate_interactions` and `consecutive_repeats` (found, whether dropped or not),
-    and `k_core_dropped_interactions` when k-core filtering is on.
+    counts gets `duplicate_interactions` (found, whether dropped or not) and, with k-core on,
+    `k_core_dropped_interactions`. Consecutive repeats need the time order: `_examples` counts
+    (and on request drops) them with `is_consecutive_repeat`.
     """
+    # Integer user codes: hashing 10M strings twice costs more than one categorical cast.
+    user = pl.col("user_id").cast(pl.Categorical).to_physical()
     interactions = interactions.sort("line")
-    duplicated = pl.struct("user_id", item, "timestamp", "position").is_first_distinct().not_()
+    duplicated = pl.struct(user, item, "timestamp", "position").is_first_distinct().not_()
     n_duplicates = int(interactions.select(duplicated.sum()).item())
     counts["duplicate_interactions"] += n_duplicates
     if n_duplicates and not hygiene.keep_duplicates:
         interactions = interactions.filter(~duplicated)
-
-    order = "timestamp" if interactions["timestamp"].null_count() == 0 else "position"
-    repeat = (
-        pl.col(item) == pl.col(item).shift(1).over("user_id", order_by=[order, "line"])
-    ).fill_null(False)
-    n_repeats = int(interactions.select(repeat.sum()).item())
-    counts["consecutive_repeats"] += n_repeats
-    if n_repeats and hygiene.drop_consecutive_repeats:
-        interactions = interactions.filter(~repeat)
 
     if hygiene.k_core > 0:
         before = interactions.height
@@ -58,3 +52,10 @@ def clean_interactions(
             interactions = kept
         counts["k_core_dropped_interactions"] += before - interactions.height
     return interactions
+
+
+def is_consecutive_repeat(user: str, item: str) -> pl.Expr:
+    """On rows sorted by user then time: the item equals the same user's previous item."""
+    return (
+        (pl.col(item) == pl.col(item).shift(1)) & (pl.col(user) == pl.col(user).shift(1))
+    ).fill_null(False)

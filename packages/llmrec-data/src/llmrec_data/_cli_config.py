@@ -10,8 +10,19 @@ from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
 import typer
+from rich.console import Console
+
+from llmrec_data.errors import DataError
 
 Config = TypeVar("Config")
+
+
+def fail(err: DataError) -> None:
+    """Show bad input as one `error: ...` line (no traceback) and exit with status 2."""
+    Console(stderr=True).print(
+        f"[bold red]error:[/] {err}", markup=True, highlight=False, soft_wrap=True
+    )
+    raise typer.Exit(2)
 
 
 def command_from_config(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +12,7 @@ import numpy as np
 import polars as pl
 from tqdm.auto import tqdm
 
+from llmrec_data._cleaning import is_consecutive_repeat
 from llmrec_data._io import atomic_path
 from llmrec_data.errors import DataError
 
@@ -46,13 +48,18 @@ PROMPTS = {
 
 
 def order_interactions(
-    interactions: pl.DataFrame, order_by: str
+    interactions: pl.DataFrame,
+    order_by: str,
+    *,
+    drop_consecutive_repeats: bool = False,
+    counts: Counter[str] | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Sort each user's interactions by `order_by` (timestamp or position), ties by file line.
 
     Returns (users, sequences): users has user_rank (order of first appearance in the file) and
     user_id; sequences has seq_row (its row index), user_rank, pos (0-based), n (the user's length),
-    item_id, timestamp, rating.
+    item_id, timestamp, rating. Consecutive repeats of an item are counted into
+    `counts["consecutive_repeats"]` and dropped on request.
     """
     interactions = interactions.sort("line")
     users = interactions.select(pl.col("user_id").unique(maintain_order=True)).with_row_index(
@@ -63,6 +70,12 @@ def order_interactions(
         .drop("user_id")
         .sort(["user_rank", order_by, "line"])
     )
+    repeat = is_consecutive_repeat("user_rank", "item_id")
+    n_repeats = int(sequences.select(repeat.sum()).item())
+    if counts is not None:
+        counts["consecutive_repeats"] += n_repeats
+    if n_repeats and drop_consecutive_repeats:
+        sequences = sequences.filter(~repeat)
     # rows are grouped by user: a row's position is its index minus the index of its user's first row
     sequences = sequences.with_row_index("seq_row").with_columns(
         pos=(pl.col("seq_row") - pl.col("seq_row").min().over("user_rank")).cast(pl.Int32),

@@ -27,6 +27,27 @@ def atomic_path(path: Path) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
 
 
+def ensure_writable_dir(path: Path) -> None:
+    """Create `path` and check that a file can be written in it, before any expensive work.
+
+    A bad output folder (under a file, read-only, no permission) is bad input: DataError, one line.
+    """
+    from llmrec_data.errors import DataError
+
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".write-check-{os.getpid()}"
+        probe.touch()
+        probe.unlink()
+    except OSError as err:
+        raise DataError(
+            f"cannot write to this output folder ({err.strerror or err})",
+            file=path,
+            hint="choose a writable folder with --out",
+        ) from None
+
+
 def write_json(path: Path, data: Any) -> None:
     """Write pretty JSON atomically (UTF-8, sorted as given, trailing newline)."""
     with atomic_path(path) as tmp:

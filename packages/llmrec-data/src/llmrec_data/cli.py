@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import sys
+import signal
+from typing import Annotated
 
 import typer
 from rich.console import Console
 
 from llmrec_data._cli_config import command_from_config
+from llmrec_data._cli_config import fail as _fail
 from llmrec_data.config import EmbedConfig, PrepareConfig
 from llmrec_data.errors import DataError
 from llmrec_data.interests.cli import app as interests_app
@@ -21,9 +23,24 @@ app.add_typer(interests_app, name="interests")
 _err = Console(stderr=True)
 
 
-def _fail(err: DataError) -> None:
-    _err.print(f"[bold red]error:[/] {err}", markup=True, highlight=False, soft_wrap=True)
-    raise typer.Exit(2)
+def _print_version(value: bool) -> None:
+    if value:
+        from llmrec_data import __version__
+
+        typer.echo(f"llmrec-data {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """llmrec-data: raw datasets -> BIGRec-style examples and item embeddings."""
 
 
 def _run_prepare(config: PrepareConfig) -> None:
@@ -72,13 +89,14 @@ app.command(
 )(command_from_config(EmbedConfig, _run_embed))
 
 
-@app.command()
-def version() -> None:
-    """Print the package version."""
-    from llmrec_data import __version__
-
-    typer.echo(__version__)
+def _interrupted(signum: int, frame: object) -> None:
+    # Leave through SystemExit so that atomic writes remove their temporary files on the way out.
+    _err.print("interrupted: nothing half-written was left; run the same command again")
+    raise SystemExit(130)
 
 
-def main() -> None:  # pragma: no cover - console entry point
-    sys.exit(app())
+def main() -> None:
+    """Console entry point: exit 2 for bad input, 1 for a failure, 130 when interrupted."""
+    signal.signal(signal.SIGINT, _interrupted)
+    signal.signal(signal.SIGTERM, _interrupted)
+    app()

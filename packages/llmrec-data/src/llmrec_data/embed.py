@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from llmrec_data._io import atomic_path, sha256_file, write_json
+from llmrec_data._io import atomic_path, ensure_writable_dir, sha256_file, write_json
 from llmrec_data.config import EmbedConfig
 from llmrec_data.errors import DataError
 
@@ -67,6 +67,8 @@ def embed_items(config: EmbedConfig) -> dict[str, Any]:
         model_ref = model_name = config.model
     if config.batch_size < 1:
         raise DataError(f"--batch-size must be at least 1, not {config.batch_size}")
+    out = Path(config.out or config.data)
+    ensure_writable_dir(out)
 
     from sentence_transformers import SentenceTransformer
 
@@ -85,8 +87,6 @@ def embed_items(config: EmbedConfig) -> dict[str, Any]:
         normalize_embeddings=config.normalize,
     ).astype(np.float32, copy=False)
 
-    out = Path(config.out or config.data)
-    out.mkdir(parents=True, exist_ok=True)
     with atomic_path(out / "item_embeddings.npy") as tmp, open(tmp, "wb") as f:
         np.save(f, vectors)
     import sentence_transformers

@@ -17,7 +17,7 @@ import polars as pl
 from llmrec_data import _examples, _readers
 from llmrec_data._catalogue import build_catalogue, finish_catalogue
 from llmrec_data._cleaning import Hygiene
-from llmrec_data._io import atomic_path, sha256_file, write_json
+from llmrec_data._io import atomic_path, ensure_writable_dir, sha256_file, write_json
 from llmrec_data._presets import PRESETS, Preset
 from llmrec_data._sources import SOURCES, data_home, ensure_source
 from llmrec_data.config import PrepareConfig
@@ -168,6 +168,7 @@ def prepare(
     lap = _Lap(timings, on_stage)
     preset = _preset(config.dataset)
     settings = resolve_settings(config, preset)
+    ensure_writable_dir(Path(config.out))
     raw = read_raw(config, settings)
     lap("read")
     skipped: Counter[str] = Counter(raw.skipped)
@@ -185,8 +186,6 @@ def prepare(
         skipped["exact duplicate interactions (dropped; --keep-duplicates keeps them)"] += found[
             "duplicate_interactions"
         ]
-    if found["consecutive_repeats"] and hygiene.drop_consecutive_repeats:
-        skipped["consecutive repeats of the same item (dropped)"] += found["consecutive_repeats"]
     if found["k_core_dropped_interactions"]:
         skipped[f"interactions outside the {hygiene.k_core}-core (dropped)"] += found[
             "k_core_dropped_interactions"
@@ -202,7 +201,14 @@ def prepare(
         raise DataError(
             "interactions need a timestamp or a position for every row", file=raw.interactions_file
         )
-    users, sequences = _examples.order_interactions(interactions, order_by)
+    users, sequences = _examples.order_interactions(
+        interactions,
+        order_by,
+        drop_consecutive_repeats=hygiene.drop_consecutive_repeats,
+        counts=found,
+    )
+    if found["consecutive_repeats"] and hygiene.drop_consecutive_repeats:
+        skipped["consecutive repeats of the same item (dropped)"] += found["consecutive_repeats"]
     del interactions
     examples = _examples.make_examples(
         sequences,

@@ -16,6 +16,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from llmrec_data._io import ensure_writable_dir
 from llmrec_data.interests.labels import (
     VIDEO_LABELS_FILE,
     VOCABULARY_FILE,
@@ -120,6 +121,7 @@ def prepare_interests(
     """Read the labels, build the examples and write `<split>.jsonl` and `manifest.json`."""
     started = time.time()
     folder = youtube8m_dir or default_youtube8m_dir()
+    ensure_writable_dir(out_dir)
     data = load_label_data(folder)
     examples = build_examples(data, config)
     out_dir.mkdir(parents=True, exist_ok=True)

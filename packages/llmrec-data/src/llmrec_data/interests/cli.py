@@ -7,6 +7,9 @@ from typing import Annotated
 
 import typer
 
+from llmrec_data._cli_config import fail
+from llmrec_data.errors import DataError
+
 app = typer.Typer(help="Interest summaries from watched-video topic labels.", no_args_is_help=True)
 
 
@@ -42,6 +45,10 @@ def prepare(
             min_videos=min_videos, max_videos=max_videos, coherent_share=coherent_share
         ),
     )
-    paths = prepare_interests(out, config, youtube8m_dir)
+    try:
+        paths = prepare_interests(out, config, youtube8m_dir)
+    except DataError as err:
+        fail(err)
+        return
     for split, path in paths.items():
         typer.echo(f"{split}: {path}")

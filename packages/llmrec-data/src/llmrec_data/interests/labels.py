@@ -19,6 +19,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from llmrec_data.errors import DataError
+
 DATA_HOME_ENV = "LLMREC_DATA_HOME"
 VOCABULARY_FILE = "vocabulary.csv"
 VIDEO_LABELS_FILE = "video_labels.tsv"
@@ -68,7 +70,7 @@ def default_youtube8m_dir() -> Path:
     """`$LLMREC_DATA_HOME/youtube8m`; a clear error if the variable is unset."""
     home = os.environ.get(DATA_HOME_ENV)
     if not home:
-        raise FileNotFoundError(
+        raise DataError(
             f"{DATA_HOME_ENV} is not set: point it at the datasets folder that holds youtube8m/ "
             "(vocabulary.csv, video_labels.tsv), or pass the folder explicitly."
         )
@@ -77,23 +79,23 @@ def default_youtube8m_dir() -> Path:
 
 def _read_vocabulary(path: Path) -> dict[int, Label]:
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: vocabulary file not found")
+        raise DataError("vocabulary file not found", file=path)
     vocabulary: dict[int, Label] = {}
     with path.open(newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f)
         missing = {"Index", "TrainVideoCount", "Name", "Vertical1"} - set(reader.fieldnames or [])
         if missing:
-            raise ValueError(f"{path}: missing columns {sorted(missing)}")
+            raise DataError(f"missing columns {sorted(missing)}", file=path, line=1)
         for line, row in enumerate(reader, start=2):
             try:
                 index = int(row["Index"])
                 count = int(row["TrainVideoCount"])
             except ValueError as e:
-                raise ValueError(
-                    f"{path}, line {line}: Index and TrainVideoCount must be integers ({e})"
-                ) from e
+                raise DataError(
+                    f"Index and TrainVideoCount must be integers ({e})", file=path, line=line
+                ) from None
             if count <= 0:
-                raise ValueError(f"{path}, line {line}: TrainVideoCount must be positive")
+                raise DataError("expected a positive TrainVideoCount", file=path, line=line)
             name = row["Name"].strip()
             if not name or "," in name:
                 continue
@@ -108,20 +110,20 @@ def _read_vocabulary(path: Path) -> dict[int, Label]:
 
 def _read_videos(path: Path, vocabulary: dict[int, Label]) -> list[Video]:
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: video labels file not found")
+        raise DataError("video labels file not found", file=path)
     videos: list[Video] = []
     with path.open(newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f, delimiter="\t")
         missing = {"video_id", "label_ids"} - set(reader.fieldnames or [])
         if missing:
-            raise ValueError(f"{path}: missing columns {sorted(missing)}")
+            raise DataError(f"missing columns {sorted(missing)}", file=path, line=1)
         for line, row in enumerate(reader, start=2):
             try:
                 ids = [int(token) for token in row["label_ids"].split()]
-            except ValueError as e:
-                raise ValueError(
-                    f"{path}, line {line}, field label_ids: expected space-separated integers"
-                ) from e
+            except ValueError:
+                raise DataError(
+                    "expected space-separated integers", file=path, line=line, field="label_ids"
+                ) from None
             labels: list[Label] = []
             for label_id in dict.fromkeys(ids):
                 if label_id in vocabulary:
@@ -137,5 +139,5 @@ def load_label_data(folder: Path | None = None) -> LabelData:
     vocabulary = _read_vocabulary(folder / VOCABULARY_FILE)
     videos = _read_videos(folder / VIDEO_LABELS_FILE, vocabulary)
     if not videos:
-        raise ValueError(f"{folder / VIDEO_LABELS_FILE}: no video has a usable label")
+        raise DataError("no video has a usable label", file=folder / VIDEO_LABELS_FILE)
     return LabelData(vocabulary, videos)
