@@ -31,14 +31,17 @@ def clean_interactions(
     `k_core_dropped_interactions`. Consecutive repeats need the time order: `_examples` counts
     (and on request drops) them with `is_consecutive_repeat`.
     """
-    # Integer user codes: hashing 10M strings twice costs more than one categorical cast.
-    user = pl.col("user_id").cast(pl.Categorical).to_physical()
-    interactions = interactions.sort("line")
-    duplicated = pl.struct(user, item, "timestamp", "position").is_first_distinct().not_()
-    n_duplicates = int(interactions.select(duplicated.sum()).item())
+    key = pl.struct("user_id", item, "timestamp", "position")
+    # Fast path: distinct hashes prove there is no duplicate (one hash pass, ~3x cheaper than
+    # tracking first occurrences); otherwise find them exactly.
+    n_duplicates = 0
+    if interactions.select(key.hash().n_unique()).item() < interactions.height:
+        interactions = interactions.sort("line")  # the first in file order stays
+        duplicated = key.is_first_distinct().not_()
+        n_duplicates = int(interactions.select(duplicated.sum()).item())
+        if n_duplicates and not hygiene.keep_duplicates:
+            interactions = interactions.filter(~duplicated)
     counts["duplicate_interactions"] += n_duplicates
-    if n_duplicates and not hygiene.keep_duplicates:
-        interactions = interactions.filter(~duplicated)
 
     if hygiene.k_core > 0:
         before = interactions.height
