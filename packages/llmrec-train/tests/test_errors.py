@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from llmrec_train.config import TrainConfig
 from llmrec_train.data import ContractError, read_examples
+from llmrec_train.errors import ModelUnavailableError, UsageError
 from llmrec_train.train import train
 
 
@@ -52,5 +55,78 @@ def test_bad_rows_name_file_line_and_field(tmp_path: Path):
 def test_bad_option_values(tmp_path):
     with pytest.raises(ValueError, match="quantization: '3bit' is not one of none, 8bit, 4bit"):
         TrainConfig(train_file=tmp_path / "t.jsonl", output_dir=tmp_path, quantization="3bit")
-    with pytest.raises(ValueError, match="lora_dropout"):
+    with pytest.raises(ValueError, match="lora-dropout"):
         TrainConfig(train_file=tmp_path / "t.jsonl", output_dir=tmp_path, lora_dropout=1.5)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"epochs": 0}, r"--epochs must be > 0"),
+        ({"n_train": 0}, r"--n-train 0 leaves no examples"),
+        ({"n_valid": -2}, r"--n-valid must be >= -1"),
+        ({"save_steps": -1}, r"--save-steps must be >= 0"),
+        ({"resume": "maybe"}, r"--resume: 'maybe' is not one of no, auto, yes"),
+        ({"weight_decay": -0.1}, r"--weight-decay must be >= 0"),
+    ],
+)
+def test_nonsense_values_fail_before_anything_is_written(tmp_path, changes, message):
+    out = tmp_path / "out"
+    with pytest.raises(UsageError, match=message):
+        TrainConfig(train_file=tmp_path / "t.jsonl", output_dir=out, **changes)
+    assert not out.exists()
+
+
+def test_max_length_shorter_than_a_prompt_names_the_example(model_path, data_dir, tmp_path):
+    """Used to end in an IndexError after loading the model, leaving an empty checkpoints folder."""
+    out = tmp_path / "out"
+    config = TrainConfig(
+        train_file=data_dir / "train.jsonl", output_dir=out, max_length=20, model=model_path
+    )
+    with pytest.raises(UsageError, match=r"train\.jsonl: example_id 'train-\d+': its prompt is"):
+        train(config)
+    assert not out.exists()
+
+
+def test_unwritable_output_folder(data_dir, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(UsageError, match=r"--output-dir .*a-file/out: .*a-file is not a folder"):
+        train(TrainConfig(train_file=data_dir / "train.jsonl", output_dir=blocker / "out"))
+
+
+def test_unknown_model_offline_lists_the_offline_models(monkeypatch, tmp_path):
+    from huggingface_hub import constants
+    from llmrec_train.models import resolve_model
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    with pytest.raises(
+        ModelUnavailableError, match=r"HF_HUB_OFFLINE is set.*smollm2-135m-instruct"
+    ):
+        resolve_model("no-such-org/no-such-model")
+    with pytest.raises(ModelUnavailableError, match=r"no such model folder"):
+        resolve_model(str(tmp_path / "missing-model"))
+
+
+def test_cli_bad_input_is_one_line_and_exit_2(data_dir, tmp_path):
+    out = tmp_path / "out"
+    argv = ["train", "--train-file", str(data_dir / "train.jsonl"), "--output-dir", str(out)]
+    done = subprocess.run(
+        [sys.executable, "-m", "llmrec_train", *argv, "--epochs", "0"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        "error: --epochs must be > 0 (or --max-steps > 0), got 0.0: nothing would be trained"
+    ]
+    assert not out.exists()
+    version = subprocess.run(
+        [sys.executable, "-m", "llmrec_train", "--version"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert version.returncode == 0 and version.stdout.startswith("llmrec-train 0.")

@@ -92,16 +92,46 @@ def test_saved_adapter_reloads_with_identical_outputs(trained, model_path, data_
     assert torch.equal(expected, got)
 
 
-def test_resume_continues_from_the_last_checkpoint(trained, tmp_path):
+def _retrain(config, **changes):
+    return type(config)(**{**config.__dict__, **changes})
+
+
+def test_resume_auto_continues_a_checkpoint_made_with_the_same_settings(trained, tmp_path, caplog):
     from llmrec_train.train import train
 
     result, config = trained
     out = tmp_path / "resumed"
     shutil.copytree(result.output_dir, out)
-    steps_before = json.loads((out / "manifest.json").read_text())["global_steps"]
-    config_resumed = type(config)(
-        **{**config.__dict__, "output_dir": out, "epochs": 3, "resume": True}
+    checkpoints = sorted(
+        (out / "checkpoints").glob("checkpoint-*"), key=lambda d: int(d.name.split("-")[1])
     )
-    resumed = train(config_resumed)
+    assert len(checkpoints) >= 2
+    for later in checkpoints[1:]:  # as if interrupted after the first kept checkpoint
+        shutil.rmtree(later)
+    caplog.set_level("INFO", logger="llmrec_train.train")
+    resumed = train(_retrain(config, output_dir=out, resume="auto"))
+    assert f"resuming from {checkpoints[0]}" in caplog.text
     manifest = json.loads((resumed.output_dir / "manifest.json").read_text())
-    assert manifest["global_steps"] == steps_before + 3  # one more epoch of 24 examples / batch 8
+    assert manifest["global_steps"] == 6  # 2 epochs of 24 examples / batch 8, finished
+
+
+def test_resume_auto_starts_fresh_after_a_settings_change(trained, tmp_path, caplog):
+    """The old pipeline resumed the finished checkpoint: 0 steps, the old adapter under a new lr."""
+    from llmrec_train.train import RESUME_KEY, train
+
+    result, config = trained
+    out = tmp_path / "changed"
+    shutil.copytree(result.output_dir, out)
+    old_adapter = (out / "adapter_model.safetensors").read_bytes()
+    caplog.set_level("INFO", logger="llmrec_train.train")
+    fresh = train(_retrain(config, output_dir=out, resume="auto", learning_rate=5e-3))
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any(
+        "other settings (learning_rate 0.001 -> 0.005)" in w and "starting fresh" in w
+        for w in warnings
+    ), warnings
+    manifest = json.loads((fresh.output_dir / "manifest.json").read_text())
+    assert manifest["global_steps"] == 6  # all of it, from step 0
+    assert (out / "adapter_model.safetensors").read_bytes() != old_adapter
+    key = json.loads((out / "checkpoints" / RESUME_KEY).read_text())
+    assert key["learning_rate"] == 5e-3

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import errno
 import inspect
 import logging
 import sys
 import types
 import typing
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,7 @@ from typing import Any
 import typer
 
 from llmrec_train.config import GenerateConfig, TrainConfig
+from llmrec_train.errors import UsageError
 
 app = typer.Typer(
     help="llmrec-train: LoRA SFT with TRL (QLoRA, multi-GPU via accelerate) and generation with "
@@ -57,17 +60,66 @@ def command_from_dataclass(cls: type, run: Callable[[Any], Any]) -> Callable[...
 
     def command(**kwargs: Any) -> None:
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+        quiet_third_party()
         try:
             config = cls(**kwargs)
             result = run(config)
-        except (ValueError, FileNotFoundError) as e:
+        except (UsageError, FileNotFoundError) as e:
             typer.secho(f"error: {e}", fg=typer.colors.RED, err=True)
-            raise typer.Exit(code=2) from e
+            raise typer.Exit(code=2) from None
+        except OSError as e:
+            if e.errno not in _ENVIRONMENT_ERRNOS:
+                raise
+            typer.secho(f"error: {e}", fg=typer.colors.RED, err=True)
+            raise typer.Exit(code=1) from None
+        except KeyboardInterrupt:
+            _close_progress_bars()  # else they redraw after our message, at exit
+            typer.secho(f"interrupted: {_interrupt_hint(kwargs)}", fg=typer.colors.YELLOW, err=True)
+            raise typer.Exit(code=130) from None
         typer.echo(str(result))
 
     command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     command.__doc__ = cls.__doc__
     return command
+
+
+# Failures of the machine rather than of our code: one line, exit 1.
+_ENVIRONMENT_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT}
+
+
+def quiet_third_party() -> None:
+    """Silence notices that libraries print on every run and that need no action from the user."""
+    # peft reads transformers 5's deprecated `is_gradient_checkpointing` (once per model load).
+    warnings.filterwarnings(
+        "ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning
+    )
+    # bitsandbytes: optional CPU 4-bit kernels (the `kernels` package) are missing; the built-in path works.
+    logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
+    # the hub client repeats the same retry warning per file; our own check reports an unreachable hub.
+    logging.getLogger("huggingface_hub").setLevel(logging.ERROR)
+
+
+def _close_progress_bars() -> None:
+    from tqdm import tqdm
+
+    for bar in list(getattr(tqdm, "_instances", ())):
+        bar.close()
+    sys.stderr.write("\n")
+
+
+def _interrupt_hint(kwargs: dict[str, Any]) -> str:
+    """One line: what stopped, and how to continue."""
+    if "train_file" not in kwargs:
+        return "generation stopped; nothing was written (run the same command again)"
+    from llmrec_train.train import last_checkpoint
+
+    ckpt = last_checkpoint(Path(kwargs["output_dir"]) / "checkpoints")
+    if ckpt is None:
+        return "training stopped before its first checkpoint; run the command again to start over"
+    return (
+        f"training stopped; the same command with --resume auto continues from {ckpt} "
+        "(--save-steps sets how often checkpoints are saved)"
+    )
 
 
 def _train(config: TrainConfig) -> Path:
@@ -94,6 +146,27 @@ def version() -> None:
     from llmrec_train import __version__
 
     typer.echo(__version__)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from llmrec_train import __version__
+
+        typer.echo(f"llmrec-train {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: bool = typer.Option(
+        False,
+        "--version",
+        callback=_print_version,
+        is_eager=True,
+        help="Print the version and exit.",
+    ),
+) -> None:
+    """llmrec-train: LoRA SFT with TRL and generation with constrained decoding."""
 
 
 def main() -> None:  # `python -m llmrec_train` (used by `accelerate launch -m`)

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from llmrec_train.errors import UsageError
 from llmrec_train.models import DEFAULT_MODEL, QUANTIZATIONS
 from llmrec_train.templates import PROMPT_FORMATS, TEMPLATES
 
@@ -14,9 +15,13 @@ def _help(text: str) -> dict[str, str]:
     return {"help": text}
 
 
+def _flag(name: str) -> str:
+    return name.replace("_", "-")
+
+
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
     if value not in choices:
-        raise ValueError(f"{name}: {value!r} is not one of {', '.join(choices)}")
+        raise UsageError(f"--{_flag(name)}: {value!r} is not one of {', '.join(choices)}")
 
 
 @dataclass
@@ -135,8 +140,20 @@ class TrainConfig:
         default=2,
         metadata=_help("Checkpoints kept in output_dir/checkpoints (the best is always kept)."),
     )
-    resume: bool = field(
-        default=False, metadata=_help("Resume from the last checkpoint in output_dir/checkpoints.")
+    save_steps: int = field(
+        default=10,
+        metadata=_help(
+            "Also save a checkpoint every N optimizer steps (besides each epoch's end), so an "
+            "interrupted run resumes mid-epoch; 0: only at epoch ends."
+        ),
+    )
+    resume: str = field(
+        default="no",
+        metadata=_help(
+            "no: start fresh (old checkpoints in output_dir/checkpoints are removed); auto: resume the "
+            "last checkpoint if it was made with the same training settings and data, else start "
+            "fresh; yes: resume, or fail if there is no compatible checkpoint."
+        ),
     )
     logging_steps: int = field(
         default=1, metadata=_help("Log the training loss every N optimizer steps.")
@@ -152,22 +169,47 @@ class TrainConfig:
         _check_choice("template", self.template, TEMPLATES)
         _check_choice("prompt_format", self.prompt_format, PROMPT_FORMATS)
         _check_choice("quantization", self.quantization, QUANTIZATIONS)
-        for name in (
-            "batch_size",
-            "grad_accum",
-            "eval_batch_size",
-            "max_length",
-            "lora_r",
-            "lora_alpha",
-        ):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        _check_choice("resume", self.resume, RESUME_MODES)
+        minimum = {
+            "batch_size": 1,
+            "grad_accum": 1,
+            "eval_batch_size": 1,
+            "max_length": 2,
+            "lora_r": 1,
+            "lora_alpha": 1,
+            "logging_steps": 1,
+            "save_total_limit": 1,
+            "max_steps": -1,
+            "n_train": -1,
+            "n_valid": -1,
+            "save_steps": 0,
+            "early_stopping_patience": 0,
+            "dataloader_workers": 0,
+        }
+        for name, low in minimum.items():
+            if getattr(self, name) < low:
+                raise UsageError(f"--{_flag(name)} must be >= {low}, got {getattr(self, name)}")
+        for name in ("n_train", "n_valid"):
+            if getattr(self, name) == 0:
+                raise UsageError(
+                    f"--{_flag(name)} 0 leaves no examples: give a positive number, or -1 for all"
+                )
+        if self.max_steps <= 0 and not self.epochs > 0:
+            raise UsageError(
+                f"--epochs must be > 0 (or --max-steps > 0), got {self.epochs}: nothing would be trained"
+            )
         if not 0.0 <= self.lora_dropout < 1.0:
-            raise ValueError(f"lora_dropout must be in [0, 1), got {self.lora_dropout}")
+            raise UsageError(f"--lora-dropout must be in [0, 1), got {self.lora_dropout}")
         if not 0.0 <= self.warmup_ratio < 1.0:
-            raise ValueError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
-        if self.learning_rate <= 0:
-            raise ValueError(f"learning_rate must be > 0, got {self.learning_rate}")
+            raise UsageError(f"--warmup-ratio must be in [0, 1), got {self.warmup_ratio}")
+        if not self.learning_rate > 0:
+            raise UsageError(f"--learning-rate must be > 0, got {self.learning_rate}")
+        if self.weight_decay < 0:
+            raise UsageError(f"--weight-decay must be >= 0, got {self.weight_decay}")
+        if not self.target_modules:
+            raise UsageError(
+                "--lora-target-modules: give at least one module name, e.g. q_proj,v_proj"
+            )
 
     @property
     def target_modules(self) -> list[str]:
@@ -178,6 +220,7 @@ class TrainConfig:
 
 
 DECODINGS = ("greedy", "sample", "beam")
+RESUME_MODES = ("no", "auto", "yes")
 
 
 @dataclass
@@ -271,20 +314,20 @@ class GenerateConfig:
         if self.num_return_sequences is None:
             self.num_return_sequences = self.num_beams if self.decoding == "beam" else 1
         if self.decoding == "beam" and self.num_return_sequences > self.num_beams:
-            raise ValueError(
+            raise UsageError(
                 f"num_return_sequences ({self.num_return_sequences}) cannot exceed num_beams ({self.num_beams})"
             )
         if self.decoding == "greedy" and self.num_return_sequences != 1:
-            raise ValueError("greedy decoding returns one sequence; use beam or sample for more")
+            raise UsageError("greedy decoding returns one sequence; use beam or sample for more")
         if self.constrained and self.items is None:
-            raise ValueError(
+            raise UsageError(
                 "constrained decoding needs --items (items.parquet with item_id, title)"
             )
         for name in ("batch_size", "max_new_tokens", "num_beams"):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+                raise UsageError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.repetition_penalty <= 0:
-            raise ValueError(f"repetition_penalty must be > 0, got {self.repetition_penalty}")
+            raise UsageError(f"repetition_penalty must be > 0, got {self.repetition_penalty}")
 
     def to_dict(self) -> dict[str, Any]:
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self).items()}

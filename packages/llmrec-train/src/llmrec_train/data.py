@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from llmrec_train.errors import ContractError
+
+__all__ = ["ContractError", "Example", "read_examples", "read_item_titles", "sample_examples"]
+
 REQUIRED_FIELDS = ("example_id", "instruction", "input", "output")
-
-
-class ContractError(ValueError):
-    """An input file does not follow docs/contracts.md."""
 
 
 @dataclass(frozen=True)

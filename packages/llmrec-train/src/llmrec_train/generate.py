@@ -16,6 +16,7 @@ from llmrec_train._io import atomic_write_json, atomic_write_jsonl, package_vers
 from llmrec_train.config import GenerateConfig
 from llmrec_train.constrained import TitleTrie, TrieLogitsProcessor
 from llmrec_train.data import Example, read_examples, read_item_titles
+from llmrec_train.errors import UsageError
 from llmrec_train.models import (
     bf16_supported,
     default_device,
@@ -180,7 +181,7 @@ def generate(config: GenerateConfig) -> Path:
     started = time.time()
     examples = read_examples(config.examples, require_output=False)
     if not examples:
-        raise ValueError(f"{config.examples}: no examples to generate for")
+        raise UsageError(f"{config.examples}: no examples to generate for")
     if config.n >= 0:
         examples = examples[: config.n]
     titles = read_item_titles(config.items) if config.constrained and config.items else None
@@ -196,7 +197,7 @@ def generate(config: GenerateConfig) -> Path:
     if titles is not None:
         trie = TitleTrie.from_titles(titles.values(), gen.builder)
         if trie.n_sequences < (config.num_return_sequences or 1):
-            raise ValueError(
+            raise UsageError(
                 f"{config.items}: {trie.n_sequences} distinct titles, fewer than "
                 f"num_return_sequences={config.num_return_sequences}"
             )

@@ -19,6 +19,8 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
+from llmrec_train.errors import ModelUnavailableError, UsageError
+
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "smollm2-135m-instruct"
@@ -87,10 +89,68 @@ def converted_default_model() -> Path:
 
 
 def resolve_model(name: str) -> str:
-    """A model name as transformers loads it: the default alias becomes the cached converted folder."""
+    """A model name as transformers loads it: the default alias becomes the cached converted folder.
+
+    Availability is checked first, so a missing folder or an id that cannot be fetched fails in one line
+    (listing what is available offline) instead of after transformers' download retries.
+    """
     if name == DEFAULT_MODEL:
         return str(converted_default_model())
+    check_model_available(name)
     return name
+
+
+def offline_models() -> list[str]:
+    """Models usable without a network: the default alias and the Hugging Face cache's model repos."""
+    names = [f"{DEFAULT_MODEL} (default)"]
+    try:
+        from huggingface_hub import scan_cache_dir
+
+        cached = scan_cache_dir().repos
+    except Exception:  # no cache folder yet, or an unreadable one: nothing cached to list
+        cached = frozenset()
+    names += sorted(r.repo_id for r in cached if r.repo_type == "model")
+    return names
+
+
+def check_model_available(name: str) -> None:
+    """Raise ModelUnavailableError unless `name` is a local model folder, a cached hub id, or (online)
+    an id the hub knows. One hub request with a short timeout, no retries."""
+    path = Path(name).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise ModelUnavailableError(f"--model {name}: folder has no config.json (not a model)")
+        return
+    available = "available offline: " + ", ".join(offline_models())
+    if path.is_absolute() or name.startswith((".", "~")) or name.count("/") > 1:
+        raise ModelUnavailableError(f"--model {name}: no such model folder; {available}")
+    from huggingface_hub import constants, try_to_load_from_cache
+
+    if isinstance(try_to_load_from_cache(name, "config.json"), str):
+        return
+    if constants.HF_HUB_OFFLINE:
+        raise ModelUnavailableError(
+            f"--model {name}: not a local folder and not in the Hugging Face cache, and "
+            f"HF_HUB_OFFLINE is set; {available}"
+        )
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError
+
+    try:
+        HfApi().model_info(name, timeout=15)
+    except GatedRepoError as e:
+        raise ModelUnavailableError(
+            f"--model {name}: gated on the hub (log in first); {available}"
+        ) from e
+    except RepositoryNotFoundError as e:
+        raise ModelUnavailableError(f"--model {name}: no such model on the hub; {available}") from e
+    except (
+        Exception
+    ) as e:  # the HTTP client's connection and timeout errors, whichever client it is
+        raise ModelUnavailableError(
+            f"--model {name}: the Hugging Face hub is unreachable ({type(e).__name__}: {e}); "
+            f"set HF_HUB_OFFLINE=1 to work offline; {available}"
+        ) from e
 
 
 def bf16_supported(device: torch.device) -> bool:
@@ -109,7 +169,7 @@ def default_device() -> torch.device:
 def quantization_config(quantization: str, compute_dtype: torch.dtype):
     """bitsandbytes config for `8bit` / `4bit` (QLoRA: NF4, double quantization), None for `none`."""
     if quantization not in QUANTIZATIONS:
-        raise ValueError(f"unknown quantization {quantization!r}; expected one of {QUANTIZATIONS}")
+        raise UsageError(f"unknown quantization {quantization!r}; expected one of {QUANTIZATIONS}")
     if quantization == "none":
         return None
     from transformers import BitsAndBytesConfig
@@ -156,7 +216,7 @@ def lora_config(
 ) -> LoraConfig:
     """BIGRec's LoRA (r=8, alpha=16, dropout 0.05, q_proj/v_proj by default), checked against the model."""
     if not target_modules:
-        raise ValueError("lora target modules: give at least one module name (e.g. q_proj,v_proj)")
+        raise UsageError("lora target modules: give at least one module name (e.g. q_proj,v_proj)")
     leaf_names = {name.rsplit(".", 1)[-1] for name, _ in model.named_modules()}
     linear_names = {
         name.rsplit(".", 1)[-1]
@@ -166,7 +226,7 @@ def lora_config(
     }
     unknown = [m for m in target_modules if m not in leaf_names]
     if unknown:
-        raise ValueError(
+        raise UsageError(
             f"unknown LoRA target module(s) {unknown} for {model.config.model_type}; "
             f"linear layers of this model: {sorted(linear_names)}"
         )

@@ -22,6 +22,8 @@ from typing import Literal
 
 from transformers import PreTrainedTokenizerBase
 
+from llmrec_train.errors import UsageError
+
 TEMPLATES = ("basic", "enhanced")
 PROMPT_FORMATS = ("auto", "chat", "plain")
 
@@ -74,21 +76,21 @@ class PromptBuilder:
 
     def __post_init__(self) -> None:
         if self.template not in TEMPLATES:
-            raise ValueError(f"unknown template {self.template!r}; expected one of {TEMPLATES}")
+            raise UsageError(f"unknown template {self.template!r}; expected one of {TEMPLATES}")
         if self.prompt_format not in PROMPT_FORMATS:
-            raise ValueError(
+            raise UsageError(
                 f"unknown prompt format {self.prompt_format!r}; expected one of {PROMPT_FORMATS}"
             )
         has_chat = bool(getattr(self.tokenizer, "chat_template", None))
         if self.prompt_format == "chat" and not has_chat:
-            raise ValueError("prompt_format='chat' but the tokenizer has no chat template")
+            raise UsageError("prompt_format='chat' but the tokenizer has no chat template")
         self.resolved_format = (
             "chat"
             if self.prompt_format == "chat" or (self.prompt_format == "auto" and has_chat)
             else "plain"
         )
         if self.tokenizer.eos_token is None:
-            raise ValueError("the tokenizer has no EOS token; set one before training")
+            raise UsageError("the tokenizer has no EOS token; set one before training")
         self._end_text = self._find_end_text()
 
     def _find_end_text(self) -> str:
@@ -104,7 +106,7 @@ class PromptBuilder:
             [*messages, {"role": "assistant", "content": marker}], tokenize=False
         )
         if not full.startswith(prompt) or marker not in full:
-            raise ValueError(
+            raise UsageError(
                 "the chat template does not render the prompt as a prefix of the conversation; "
                 "use --prompt-format plain"
             )

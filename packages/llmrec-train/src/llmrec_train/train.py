@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import re
 import shutil
 import tempfile
 import time
@@ -12,10 +15,12 @@ from typing import Any
 
 import torch
 from datasets import Dataset
+from transformers import TrainerCallback
 
 from llmrec_train._io import atomic_write_json, package_versions, sha256_file
 from llmrec_train.config import TrainConfig
 from llmrec_train.data import Example, read_examples, sample_examples
+from llmrec_train.errors import UsageError
 from llmrec_train.models import (
     bf16_supported,
     default_device,
@@ -31,6 +36,22 @@ log = logging.getLogger(__name__)
 
 ADAPTER_META = "llmrec_train.json"
 """Written beside the adapter: the resolved training config that generation reads (template, format)."""
+
+RESUME_KEY = "llmrec_training_key.json"
+"""Written into output_dir/checkpoints: the settings and data the checkpoints were trained with."""
+
+# Settings that change how training runs or what is kept, never what is learned.
+_NOT_LEARNED = (
+    "output_dir",
+    "resume",
+    "logging_steps",
+    "dataloader_workers",
+    "save_total_limit",
+    "save_steps",
+    "eval_batch_size",
+    "train_file",  # the file's content counts (its sha256), not its path
+    "valid_file",
+)
 
 
 def tokenize_examples(examples: list[Example], builder: PromptBuilder) -> Dataset:
@@ -113,27 +134,36 @@ def train(config: TrainConfig) -> TrainResult:
     """Train a LoRA adapter into `config.output_dir` (a PEFT adapter plus config, logs and manifest)."""
     from peft import get_peft_model, prepare_model_for_kbit_training
     from transformers import EarlyStoppingCallback, set_seed
-    from transformers.trainer_utils import get_last_checkpoint
     from trl import SFTTrainer
 
     started = time.time()
-    # Inputs first: bad files fail before the model loads.
+    # Everything that can be checked without the model is checked first: bad input fails in seconds and
+    # leaves nothing behind.
+    _check_writable(config.output_dir)
     train_all = read_examples(config.train_file)
     if not train_all:
-        raise ValueError(f"{config.train_file}: the training set is empty (no examples)")
+        raise UsageError(f"{config.train_file}: the training set is empty (no examples)")
     valid_all: list[Example] = []
     if config.valid_file is not None:
         valid_all = read_examples(config.valid_file)
         if not valid_all:
-            raise ValueError(f"{config.valid_file}: the validation set is empty (no examples)")
+            raise UsageError(f"{config.valid_file}: the validation set is empty (no examples)")
     train_examples = sample_examples(train_all, config.n_train, config.seed)
     valid_examples = sample_examples(valid_all, config.n_valid, config.seed) if valid_all else []
 
     model_path = resolve_model(config.model)
     tokenizer = load_tokenizer(model_path)
     builder = PromptBuilder(tokenizer, config.template, config.prompt_format)
+    train_ds = tokenize_examples(train_examples, builder)
+    valid_ds = tokenize_examples(valid_examples, builder) if valid_examples else None
+    _check_lengths(train_examples, train_ds, config.max_length, config.train_file)
+    if valid_ds is not None and config.valid_file is not None:
+        _check_lengths(valid_examples, valid_ds, config.max_length, config.valid_file)
     device = default_device()
     use_bf16 = bf16_supported(device) if config.bf16 is None else config.bf16
+    key = training_key(config, use_bf16)
+    ckpt_dir = config.output_dir / "checkpoints"
+    resume_from = _choose_checkpoint(config.resume, ckpt_dir, key)
     # Frozen base weights stored in bf16 when training in bf16: autocast would otherwise cast every fp32 weight
     # to bf16 at every step. LoRA weights stay fp32 (peft upcasts adapters).
     dtype = torch.bfloat16 if use_bf16 else torch.float32
@@ -154,8 +184,6 @@ def train(config: TrainConfig) -> TrainResult:
         )
     model = get_peft_model(model, peft_config)
 
-    train_ds = tokenize_examples(train_examples, builder)
-    valid_ds = tokenize_examples(valid_examples, builder) if valid_examples else None
     n_too_long = sum(len(ids) > config.max_length for ids in train_ds["input_ids"])
     if n_too_long:
         log.warning(
@@ -173,7 +201,7 @@ def train(config: TrainConfig) -> TrainResult:
         n_train=len(train_ds),
     )
     recorder = LossRecorder()
-    callbacks: list[Any] = [recorder]
+    callbacks: list[Any] = [recorder, SaveEveryNSteps(config.save_steps)]
     if valid_ds is not None and config.early_stopping_patience > 0:
         callbacks.append(
             EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience)
@@ -187,14 +215,20 @@ def train(config: TrainConfig) -> TrainResult:
         callbacks=callbacks,
     )
 
-    resume_from: str | None = None
-    if config.resume:
-        ckpt_dir = config.output_dir / "checkpoints"
-        resume_from = get_last_checkpoint(str(ckpt_dir)) if ckpt_dir.is_dir() else None
-        if resume_from is None:
-            raise FileNotFoundError(f"--resume: no checkpoint found in {ckpt_dir}")
-        log.info("resuming from %s", resume_from)
-    result = trainer.train(resume_from_checkpoint=resume_from)
+    if trainer.is_world_process_zero():
+        if resume_from is None and ckpt_dir.exists():
+            shutil.rmtree(ckpt_dir)
+        created = not ckpt_dir.exists()
+        atomic_write_json(ckpt_dir / RESUME_KEY, key)
+    else:
+        created = False
+    try:
+        result = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+    except BaseException:
+        # Nothing half-done stays behind: a fresh run that saved no checkpoint leaves no folder.
+        if created and last_checkpoint(ckpt_dir) is None:
+            shutil.rmtree(ckpt_dir, ignore_errors=True)
+        raise
 
     if not trainer.is_world_process_zero():
         return TrainResult(config.output_dir, trainer.model, dict(result.metrics))
@@ -247,3 +281,100 @@ def _save_adapter_atomically(model: torch.nn.Module, out: Path) -> None:
             f.replace(out / f.name)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+class SaveEveryNSteps(TrainerCallback):
+    """Save a checkpoint every `n` optimizer steps, besides the per-epoch saves (which evaluation and
+    best-model selection need): an interrupted long epoch resumes near where it stopped."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if self.n > 0 and state.global_step % self.n == 0:
+            control.should_save = True
+        return control
+
+
+def training_key(config: TrainConfig, use_bf16: bool) -> dict[str, Any]:
+    """Everything that changes what is learned: settings, the data files' content, the precision."""
+    key = {k: v for k, v in config.to_dict().items() if k not in _NOT_LEARNED}
+    key["train_file_sha256"] = sha256_file(config.train_file)
+    key["valid_file_sha256"] = sha256_file(config.valid_file) if config.valid_file else None
+    key["bf16"] = use_bf16
+    return key
+
+
+def last_checkpoint(ckpt_dir: Path) -> Path | None:
+    """The highest-numbered complete checkpoint (the Trainer writes trainer_state.json last)."""
+    steps = []
+    if ckpt_dir.is_dir():
+        for d in ckpt_dir.iterdir():
+            m = re.fullmatch(r"checkpoint-(\d+)", d.name)
+            if m and (d / "trainer_state.json").is_file():
+                steps.append((int(m.group(1)), d))
+    return max(steps)[1] if steps else None
+
+
+def _choose_checkpoint(mode: str, ckpt_dir: Path, key: dict[str, Any]) -> Path | None:
+    """The checkpoint to resume, or None to start fresh (the caller then clears `ckpt_dir`)."""
+    last = last_checkpoint(ckpt_dir)
+    if mode == "no":
+        if ckpt_dir.exists():
+            log.info("--resume no: starting fresh; removing the old checkpoints in %s", ckpt_dir)
+        return None
+    key_file = ckpt_dir / RESUME_KEY
+    recorded = json.loads(key_file.read_text(encoding="utf-8")) if key_file.is_file() else None
+    if last is None or recorded is None:
+        why = "no checkpoint" if last is None else f"no record of the settings ({RESUME_KEY})"
+        if mode == "yes":
+            raise UsageError(f"--resume yes: {why} in {ckpt_dir}")
+        if ckpt_dir.exists():
+            log.warning("--resume auto: %s in %s; starting fresh", why, ckpt_dir)
+        return None
+    changed = sorted(k for k in key.keys() | recorded.keys() if key.get(k) != recorded.get(k))
+    if changed:
+        diff = ", ".join(f"{k} {recorded.get(k)!r} -> {key.get(k)!r}" for k in changed[:4])
+        diff += ", ..." if len(changed) > 4 else ""
+        if mode == "yes":
+            raise UsageError(f"--resume yes: {last} was trained with other settings ({diff})")
+        log.warning(
+            "--resume auto: checkpoints were trained with other settings (%s); starting fresh", diff
+        )
+        return None
+    log.info("--resume %s: resuming from %s (same settings and data)", mode, last)
+    # A half-written later checkpoint (interrupted while saving) would confuse the Trainer's rotation.
+    for d in ckpt_dir.glob("checkpoint-*"):
+        m = re.fullmatch(r"checkpoint-(\d+)", d.name)
+        if m and int(m.group(1)) > int(last.name.split("-")[1]):
+            shutil.rmtree(d)
+    return last
+
+
+def _check_writable(output_dir: Path) -> None:
+    """Fail in one line if `output_dir` cannot be created or written (probe with a temporary file)."""
+    existing = output_dir
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UsageError(f"--output-dir {output_dir}: {existing} is not a folder")
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as e:
+        raise UsageError(
+            f"--output-dir {output_dir}: cannot write in {existing} ({os.strerror(e.errno or 0)})"
+        ) from None
+
+
+def _check_lengths(examples: list[Example], ds: Dataset, max_length: int, path: Path) -> None:
+    """Every prompt must leave room for its completion within max_length (else nothing is learned)."""
+    for ex, mask in zip(examples, ds["completion_mask"], strict=True):
+        n_prompt = len(mask) - sum(mask)
+        if n_prompt >= max_length:
+            longest = max(len(m) for m in ds["completion_mask"])
+            raise UsageError(
+                f"{path}: example_id {ex.example_id!r}: its prompt is {n_prompt} tokens, so "
+                f"--max-length {max_length} leaves no room for the completion; "
+                f"use --max-length {longest} or more (the longest example)"
+            )
