@@ -11,12 +11,15 @@ skipping stages whose command and inputs are unchanged, and the run manifest.
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import fcntl
 import hashlib
 import json
 import os
 import platform
 import shlex
+import signal
 import subprocess
 import sys
 import time
@@ -159,9 +162,96 @@ def _write_json(path: Path, data: Any) -> None:
     tmp.replace(path)
 
 
+def _file_state(path: Path) -> dict[str, int]:
+    st = path.stat()
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "inode": st.st_ino}
+
+
+def _reads_unchanged(reads: dict[str, dict[str, Any]]) -> bool:
+    """Whether the files a stage reported reading still have the recorded content. A file whose
+    (size, mtime, inode) is unchanged is taken as unchanged; any other is hashed again."""
+    for name, recorded in reads.items():
+        path = Path(name)
+        if not path.is_file():
+            return False
+        state = _file_state(path)
+        if any(state[k] != recorded.get(k) for k in state) and _sha256(path) != recorded["sha256"]:
+            return False
+    return True
+
+
+def _reported_reads(manifest: Path | None) -> dict[str, dict[str, Any]]:
+    """The raw files a stage read, from the `inputs` list (path, sha256) of the manifest it wrote."""
+    if manifest is None or not manifest.is_file():
+        return {}
+    listed = json.loads(manifest.read_text(encoding="utf-8")).get("inputs", [])
+    out = {}
+    for entry in listed:
+        path = Path(entry["path"]).resolve()
+        if path.is_file():
+            out[str(path)] = {**_file_state(path), "sha256": entry["sha256"]}
+    return out
+
+
+# Environment variables that change what a stage reads.
+_KEY_ENV = ("LLMREC_DATA_HOME",)
+
+
+class Interrupted(Exception):
+    """SIGINT or SIGTERM reached invoke while a stage ran."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def _signals_raise():
+    """SIGINT and SIGTERM raise Interrupted here, so the stage's process group can be stopped."""
+
+    def handler(signum: int, _frame: Any) -> None:
+        raise Interrupted(signum)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _stop(proc: subprocess.Popen, signum: int) -> None:
+    """Stop a stage's process group: its own signal first (training saves nothing half-written and
+    exits), then SIGTERM, then SIGKILL. A second Ctrl-C skips to SIGKILL."""
+    for sig, wait in ((signum, 60), (signal.SIGTERM, 15), (signal.SIGKILL, 15)):
+        try:
+            os.killpg(proc.pid, sig)
+            proc.wait(timeout=wait)
+            return
+        except ProcessLookupError:
+            return
+        except subprocess.TimeoutExpired:
+            continue
+        except Interrupted:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            return
+
+
+def _stage_env() -> dict[str, str]:
+    """The stage's environment: torch uses every core this process may run on, deliberately (stages
+    run one at a time, so they never compete for them)."""
+    env = dict(os.environ)
+    env.setdefault("OMP_NUM_THREADS", str(len(os.sched_getaffinity(0))))
+    return env
+
+
 class Run:
-    """A run folder and its stage stamps: a stage is skipped when its command line and input
-    hashes equal those of its last successful run and its outputs still exist."""
+    """A run folder and its stage stamps: a stage is skipped when its command line, its input files'
+    hashes and the raw files it reported reading equal those of its last successful run and its
+    outputs still exist. Stages run one at a time, in their own process group; one invoke at a time
+    per run folder."""
 
     def __init__(self, c: Context, folder: Path, force: bool) -> None:
         self.c, self.folder, self.force = c, folder, force
@@ -170,30 +260,80 @@ class Run:
         self.manifest: dict[str, Any] = (
             json.loads(self.manifest_path.read_text()) if self.manifest_path.exists() else {}
         )
+        folder.mkdir(parents=True, exist_ok=True)
+        self.seen: list[str] = []  # stages run or skipped by this invocation, in order
+        self._lock = (folder / ".lock").open("w")
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SystemExit(f"{folder}: another invoke is running in this run folder") from None
 
-    def stage(self, name: str, argv: list[str], inputs: list[Path], outputs: list[Path]) -> None:
+    def stage(
+        self,
+        name: str,
+        argv: list[str],
+        inputs: list[Path],
+        outputs: list[Path],
+        reads_manifest: Path | None = None,
+    ) -> None:
+        """Run one stage. `reads_manifest`: a manifest the stage writes whose `inputs` list the
+        files it read beyond `inputs` (e.g. raw data under LLMREC_DATA_HOME); they join the key."""
         missing = [str(p) for p in inputs if not p.exists()]
         if missing:
             raise SystemExit(
                 f"stage {name}: missing input(s) {', '.join(missing)}: run the earlier stages first"
             )
-        # Resuming changes how a stage gets to its outputs, not what they are.
-        key = {"argv": [a for a in argv if a != "--resume"], "inputs": _fingerprint(inputs)}
-        stamp = self.stamps / f"{name}.json"
+        key = {
+            "argv": argv,
+            "inputs": _fingerprint(inputs),
+            "env": {k: os.environ.get(k) for k in _KEY_ENV},
+        }
+        self.seen.append(name)
+        stamp_path = self.stamps / f"{name}.json"
+        stamp = json.loads(stamp_path.read_text()) if stamp_path.exists() else {}
         if (
             not self.force
-            and stamp.exists()
-            and json.loads(stamp.read_text()).get("key") == key
+            and stamp.get("key") == key
+            and _reads_unchanged(stamp.get("reads", {}))
             and all(o.exists() for o in outputs)
         ):
             print(f"[skip] {name}: inputs and settings unchanged")
+            # Provenance keeps the last real run's figures.
+            self.manifest.setdefault("stages", {}).setdefault(
+                name, {"argv": argv, "wall_time_s": stamp.get("wall_time_s")}
+            )
             return
         print(f"[run ] {name}: {shlex.join(argv)}", flush=True)
         start = time.perf_counter()
-        self.c.run(shlex.join(argv), pty=False)
+        with _signals_raise():
+            proc = subprocess.Popen(argv, env=_stage_env(), start_new_session=True)
+            try:
+                code = proc.wait()
+            except Interrupted as e:
+                _stop(proc, e.signum)
+                how = "run the same command again to resume: finished stages are skipped"
+                if name == "train":
+                    how += ", training continues from its last checkpoint"
+                print(
+                    f"interrupted: stage {name} stopped ({e}); {how}", file=sys.stderr, flush=True
+                )
+                raise SystemExit(128 + e.signum) from None
+        if code != 0:
+            print(f"stage {name} failed (exit {code}): {shlex.join(argv)}", file=sys.stderr)
+            raise SystemExit(code if code > 0 else 1)
         seconds = round(time.perf_counter() - start, 1)
-        _write_json(stamp, {"key": key, "wall_time_s": seconds})
+        reads = _reported_reads(reads_manifest)
+        _write_json(stamp_path, {"key": key, "reads": reads, "wall_time_s": seconds})
         self.manifest.setdefault("stages", {})[name] = {"argv": argv, "wall_time_s": seconds}
+        _write_json(self.manifest_path, self.manifest)
+
+    def record_wall_time(self, invocation_s: float) -> None:
+        """The run's wall time is the sum of its stages' last real runs (a skipped stage keeps its
+        earlier time), so a no-op re-run does not report ~0 s; this invocation's time is kept apart."""
+        stages = self.manifest.get("stages", {})
+        total = sum(stages.get(n, {}).get("wall_time_s") or 0.0 for n in self.seen)
+        self.manifest["wall_time_s"] = round(total, 1)
+        self.manifest["invocation_wall_time_s"] = round(invocation_s, 1)
         _write_json(self.manifest_path, self.manifest)
 
 
@@ -256,7 +396,7 @@ def _run_folder(dataset: str, run: str | None, profile: str) -> Path:
 
 def _stages(
     dataset: str, folder: Path, config: dict[str, dict[str, Any]]
-) -> list[tuple[str, list[str], list[Path], list[Path]]]:
+) -> list[tuple[str, list[str], list[Path], list[Path], Path | None]]:
     data, adapter, preds, ev = (folder / n for n in ("data", "adapter", "predictions", "eval"))
     items, emb = data / "items.parquet", data / "item_embeddings.npy"
     train, valid, test = (data / f"{s}.jsonl" for s in ("train", "valid", "test"))
@@ -268,14 +408,14 @@ def _stages(
 
     def generate(
         split: Path, out: str, lora: bool
-    ) -> tuple[str, list[str], list[Path], list[Path]]:
+    ) -> tuple[str, list[str], list[Path], list[Path], None]:
         argv = ["llmrec-train", "generate", "--examples", str(split), "--items", str(items)]
         argv += ["--out", str(preds / out / "predictions.jsonl"), *gen]
         inputs = [split, items]
         if lora:
             argv += ["--adapter", str(adapter)]
             inputs.append(adapter / "adapter_model.safetensors")
-        return f"generate-{out}", argv, inputs, [preds / out / "predictions.jsonl"]
+        return f"generate-{out}", argv, inputs, [preds / out / "predictions.jsonl"], None
 
     def score(name: str, argv: list[str], inputs: list[Path], stage: str = "evaluate"):
         out = ev / name
@@ -284,6 +424,7 @@ def _stages(
             [*argv, "--out", str(out), "--name", name],
             inputs,
             [out / "metrics.json"],
+            None,
         )
 
     llm_eval = ["llmrec-eval", "evaluate", *eval_common, "--examples", str(test)]
@@ -300,18 +441,20 @@ def _stages(
             + _flags(config["data"]),
             [],
             [items, train, valid, test],
+            data / "manifest.json",
         ),
-        ("embed", ["llmrec-data", "embed", "--data", str(data)], [items], [emb]),
+        ("embed", ["llmrec-data", "embed", "--data", str(data)], [items], [emb], None),
         (
             "train",
             # LLMREC_TRAIN_LAUNCHER swaps the command, e.g. for several GPUs:
             # "accelerate launch --config_file configs/accelerate/multi_gpu.yaml -m llmrec_train"
             shlex.split(os.environ.get("LLMREC_TRAIN_LAUNCHER", "llmrec-train"))
             + ["train", "--train-file", str(train), "--valid-file", str(valid)]
-            + ["--output-dir", str(adapter), *_flags(config["train"])]
-            + (["--resume"] if any((adapter / "checkpoints").glob("checkpoint-*")) else []),
+            # llmrec-train resumes a checkpoint only if it was made with the same settings and data.
+            + ["--output-dir", str(adapter), *_flags(config["train"]), "--resume", "auto"],
             [train, valid],
             [adapter / "adapter_model.safetensors"],
+            None,
         ),
         generate(valid, "valid-lora", lora=True),
         generate(test, "test-lora", lora=True),
@@ -381,9 +524,9 @@ def _run_stages(
             "device": _device(),
         }
     )
-    for name, argv, inputs, outputs in _stages(dataset, folder, config):
+    for name, argv, inputs, outputs, reads in _stages(dataset, folder, config):
         if only is None or name.split("-")[0] in only:
-            run.stage(name, argv, inputs, outputs)
+            run.stage(name, argv, inputs, outputs, reads)
     return run
 
 
@@ -469,7 +612,8 @@ def _write_report(c: Context, dataset: str, folder: Path) -> Path:
         f"# llmrec run: {dataset} / {folder.name}",
         "",
         f"Device {manifest.get('device')}, git commit {manifest.get('git_commit')}, "
-        f"total wall time {manifest.get('wall_time_s', '?')} s.",
+        f"total wall time {manifest.get('wall_time_s', '?')} s (each stage's last real run; "
+        f"the last invocation took {manifest.get('invocation_wall_time_s', '?')} s).",
         "",
         "## Results (test split, full ranking)",
         "",
@@ -490,7 +634,7 @@ def _write_report(c: Context, dataset: str, folder: Path) -> Path:
         "",
         "| stage | wall time (s) |",
         "|---|---:|",
-        *(f"| {name} | {info['wall_time_s']} |" for name, info in stages.items()),
+        *(f"| {name} | {info.get('wall_time_s')} |" for name, info in stages.items()),
         "",
         "Settings: `manifest.json`.",
         "",
@@ -505,16 +649,37 @@ def _write_report(c: Context, dataset: str, folder: Path) -> Path:
 @task(
     help={
         "dataset": _HELP["dataset"],
-        "run": "run folder name(s) under runs/<dataset>/, comma-separated",
+        "run": "run folder name(s) under runs/<dataset>/, comma-separated (default: the run with "
+        "results, the latest if several)",
     }
 )
-def report(c: Context, dataset: str = "movie-small", run: str = "cpu") -> None:
+def report(c: Context, dataset: str = "movie-small", run: str | None = None) -> None:
     """Markdown report of one run (or several, comma-separated, plus a comparison of them)."""
-    folders = [_run_folder(dataset, name, name) for name in run.split(",")]
+    names = run.split(",") if run else [_default_run(dataset)]
+    folders = [_run_folder(dataset, name, name) for name in names]
     for folder in folders:
         print(f"wrote {_write_report(c, dataset, folder)}")
     if len(folders) > 1:
         print(f"wrote {_write_comparison(dataset, folders)}")
+
+
+def _default_run(dataset: str) -> str:
+    """The run of `dataset` that has results; the most recently evaluated one if several."""
+    parent = _run_folder(dataset, "_", "_").parent
+    done = [f for f in parent.glob("*") if f.is_dir() and _result_folders(f)]
+    if not done:
+        raise SystemExit(f"{parent}: no run with results yet: run `invoke pipeline` first")
+
+    def last_result(folder: Path) -> float:
+        return max(p.stat().st_mtime for p in folder.glob("eval/*/metrics.json"))
+
+    chosen = max(done, key=last_result)
+    if len(done) > 1:
+        others = ", ".join(sorted(f.name for f in done if f != chosen))
+        print(
+            f"report: run {chosen.name} (the latest; also available: {others}; choose with --run)"
+        )
+    return chosen.name
 
 
 def _flatten(config: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -564,8 +729,7 @@ def pipeline(
     config, folder, force = _start(dataset, profile, run, set_, force)
     start = time.perf_counter()
     runner = _run_stages(c, dataset, folder, config, force, only=None)
-    runner.manifest["wall_time_s"] = round(time.perf_counter() - start, 1)
-    _write_json(runner.manifest_path, runner.manifest)
+    runner.record_wall_time(time.perf_counter() - start)
     report = _write_report(c, dataset, folder)
     print((folder / "results.md").read_text(), end="")
     print(f"wrote {report}")
@@ -631,12 +795,12 @@ def interests(
         ["llmrec-data", "interests", "prepare", "--out", str(data), *_flags(config["data"])],
         [],
         [train, valid, test],
+        data / "manifest.json",
     )
     runner.stage(
         "train",
         ["llmrec-train", "train", "--train-file", str(train), "--valid-file", str(valid)]
-        + ["--output-dir", str(adapter), *_flags(config["train"])]
-        + (["--resume"] if any((adapter / "checkpoints").glob("checkpoint-*")) else []),
+        + ["--output-dir", str(adapter), *_flags(config["train"]), "--resume", "auto"],
         [train, valid],
         [adapter / "adapter_model.safetensors"],
     )
@@ -656,8 +820,7 @@ def interests(
         [test, off, on],
         [folder / "report.md"],
     )
-    runner.manifest["wall_time_s"] = round(time.perf_counter() - start, 1)
-    _write_json(runner.manifest_path, runner.manifest)
+    runner.record_wall_time(time.perf_counter() - start)
     print(f"report: {folder / 'report.md'}")
 
 

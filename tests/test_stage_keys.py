@@ -1,0 +1,75 @@
+"""The data stage's skip key covers the raw files it reads (no torch: polars only, seconds)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _invoke(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "invoke", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return done.stdout
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    if not os.environ.get("LLMREC_DATA_HOME"):
+        pytest.fail("LLMREC_DATA_HOME must point at the raw datasets (../shared/datasets in CI)")
+    return {**os.environ, "LLMREC_RUNS_DIR": str(tmp_path / "runs"), "HF_HUB_OFFLINE": "1"}
+
+
+def test_appending_to_a_custom_interactions_file_reruns_the_data_stage(env, tmp_path):
+    raw = Path(env["LLMREC_DATA_HOME"]) / "movielens" / "ml-latest-small"
+    ratings = (raw / "ratings.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    interactions = tmp_path / "clicks.csv"
+    interactions.write_text("".join(ratings[:3001]), encoding="utf-8")
+    items = tmp_path / "items.csv"
+    shutil.copy(raw / "movies.csv", items)
+    sets = [f"data.interactions={interactions}", f"data.items={items}"]
+    sets += ["data.user_column=userId", "data.item_column=movieId"]
+    sets += ["data.timestamp_column=timestamp", "data.items_id_column=movieId"]
+    sets += ["data.title_column=title"]
+    args = ["data", "--dataset", "custom", "--profile", "tiny"]
+    args += [a for s in sets for a in ("--set", s)]
+
+    assert "[run ] data" in _invoke(env, *args)
+    assert "[skip] data" in _invoke(env, *args)
+    with interactions.open("a", encoding="utf-8") as f:  # 200 more rows, same path and flags
+        f.write("".join(ratings[3001:3201]))
+    assert "[run ] data" in _invoke(env, *args)
+    assert "[skip] data" in _invoke(env, *args)
+    os.utime(interactions)  # touched, same content: hashed again, still skipped
+    assert "[skip] data" in _invoke(env, *args)
+
+
+def test_another_data_home_reruns_the_data_stage(env, tmp_path):
+    args = ["data", "--dataset", "movie-small", "--profile", "tiny"]
+    assert "[run ] data" in _invoke(env, *args)
+    assert "[skip] data" in _invoke(env, *args)
+    home = tmp_path / "home"
+    shutil.copytree(
+        Path(env["LLMREC_DATA_HOME"]) / "movielens" / "ml-latest-small",
+        home / "movielens" / "ml-latest-small",
+    )
+    assert "[run ] data" in _invoke({**env, "LLMREC_DATA_HOME": str(home)}, *args)
+    # a re-downloaded file (new content at the same path) is noticed too
+    ratings = home / "movielens" / "ml-latest-small" / "ratings.csv"
+    lines = ratings.read_text(encoding="utf-8").splitlines(keepends=True)
+    ratings.write_text("".join(lines[:-50]), encoding="utf-8")
+    assert "[run ] data" in _invoke({**env, "LLMREC_DATA_HOME": str(home)}, *args)
