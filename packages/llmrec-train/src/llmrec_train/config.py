@@ -69,7 +69,9 @@ class TrainConfig:
     )
     max_steps: int = field(
         default=-1,
-        metadata=_help("Stop after this many optimizer steps (overrides epochs when > 0)."),
+        metadata=_help(
+            "Stop after this many optimizer steps (overrides epochs when > 0; 0 or -1: no cap)."
+        ),
     )
     learning_rate: float = field(
         default=2e-4, metadata=_help("Peak learning rate (AdamW); LoRA wants ~1e-4..3e-4.")

@@ -82,7 +82,8 @@ def sft_config(
     return SFTConfig(
         output_dir=str(config.output_dir / "checkpoints"),
         num_train_epochs=config.epochs,
-        max_steps=config.max_steps,
+        # transformers stops after the first step on max_steps=0; ours means no cap, as -1 does.
+        max_steps=config.max_steps if config.max_steps > 0 else -1,
         learning_rate=config.learning_rate,
         lr_scheduler_type=config.lr_scheduler,
         warmup_steps=config.warmup_ratio,
