@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from llmrec_eval._errors import InputError
 from llmrec_eval.config import (
     CatalogueConfig,
     CompareConfig,
@@ -148,7 +149,7 @@ def _samples(config: SamplesConfig) -> None:
     for item in config.run:
         name, sep, folder = item.partition("=")
         if not sep or not name or not folder:
-            raise typer.BadParameter(f"--run {item!r}: expected NAME=FOLDER")
+            raise InputError(f"--run {item!r}: expected NAME=FOLDER")
         runs[name] = Path(folder)
     text = samples_markdown(
         config.examples,
