@@ -124,8 +124,6 @@ def test_catalogue_csv_cleans_titles_and_groups_duplicates_by_popularity(tmp_pat
         "brand",
         "--interactions",
         inter,
-        "--interactions-item-column",
-        "asin",
         "--out",
         out,
     )

@@ -137,7 +137,7 @@ def count_interactions(config: CatalogueConfig) -> Counter[str]:
                 path, separator=":", has_header=False, columns=[2], infer_schema=False
             ).to_series()
         else:
-            col = config.interactions_item_column
+            col = config.id_column
             df = pl.read_csv(
                 path,
                 separator="\t" if fmt == "tsv" else ",",
@@ -147,7 +147,7 @@ def count_interactions(config: CatalogueConfig) -> Counter[str]:
             if col not in df.columns:
                 raise InputError(
                     f"{path}: no column {col!r} (columns: {', '.join(df.columns)}); name the "
-                    "item column with --interactions-item-column"
+                    "item id column with --id-column"
                 )
             items = df[col]
     except pl.exceptions.PolarsError as exc:

@@ -367,7 +367,10 @@ class CatalogueConfig:
             "read movies.dat as latin-1.",
         ),
     )
-    id_column: str = field(default="movieId", metadata=_help("CSV/TSV: the item id column."))
+    id_column: str = field(
+        default="movieId",
+        metadata=_help("CSV/TSV: the item id column (also in a CSV/TSV --interactions)."),
+    )
     title_column: str = field(default="title", metadata=_help("CSV/TSV: the title column."))
     extra_columns: str = field(
         default="",
@@ -382,9 +385,6 @@ class CatalogueConfig:
     )
     interactions_format: Literal["auto", "dat", "csv", "tsv"] = field(
         default="auto", metadata=_help("Format of --interactions (auto: by suffix).")
-    )
-    interactions_item_column: str = field(
-        default="movieId", metadata=_help("CSV/TSV --interactions: the item id column.")
     )
 
 
