@@ -68,6 +68,7 @@ def test_bad_option_values(tmp_path):
         ({"save_steps": -1}, r"--save-steps must be >= 0"),
         ({"resume": "maybe"}, r"--resume: 'maybe' is not one of no, auto, yes"),
         ({"weight_decay": -0.1}, r"--weight-decay must be >= 0"),
+        ({"lr_scheduler": "cosinus"}, r"--lr-scheduler: 'cosinus' is not one of linear, cosine"),
     ],
 )
 def test_nonsense_values_fail_before_anything_is_written(tmp_path, changes, message):
@@ -130,3 +131,14 @@ def test_cli_bad_input_is_one_line_and_exit_2(data_dir, tmp_path):
         check=False,
     )
     assert version.returncode == 0 and version.stdout.startswith("llmrec-train 0.")
+
+
+def test_generate_to_an_unwritable_place_fails_before_the_model_loads(data_dir, tmp_path):
+    from llmrec_train.config import GenerateConfig
+    from llmrec_train.generate import generate
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    config = GenerateConfig(examples=data_dir / "test.jsonl", out=blocker / "p.jsonl")
+    with pytest.raises(UsageError, match=r"--out .*a-file is not a folder"):
+        generate(config)

@@ -60,3 +60,20 @@ def package_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             out[name] = "not installed"
     return out
+
+
+def check_writable(folder: Path, flag: str) -> None:
+    """Fail in one line (UsageError) if `folder` cannot be created or written: probed with a temporary
+    file in its nearest existing ancestor, which creates nothing."""
+    from llmrec_train.errors import UsageError
+
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UsageError(f"{flag} {folder}: {existing} is not a folder")
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as e:
+        raise UsageError(f"{flag} {folder}: cannot write in {existing} ({e.strerror})") from None

@@ -172,6 +172,9 @@ class TrainConfig:
         _check_choice("prompt_format", self.prompt_format, PROMPT_FORMATS)
         _check_choice("quantization", self.quantization, QUANTIZATIONS)
         _check_choice("resume", self.resume, RESUME_MODES)
+        from transformers.trainer_utils import SchedulerType
+
+        _check_choice("lr_scheduler", self.lr_scheduler, tuple(t.value for t in SchedulerType))
         minimum = {
             "batch_size": 1,
             "grad_accum": 1,

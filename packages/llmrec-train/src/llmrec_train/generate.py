@@ -12,7 +12,13 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from llmrec_train._io import atomic_write_json, atomic_write_jsonl, package_versions, sha256_file
+from llmrec_train._io import (
+    atomic_write_json,
+    atomic_write_jsonl,
+    check_writable,
+    package_versions,
+    sha256_file,
+)
 from llmrec_train.config import GenerateConfig
 from llmrec_train.constrained import TitleTrie, TrieLogitsProcessor
 from llmrec_train.data import Example, read_examples, read_item_titles
@@ -179,6 +185,7 @@ def _drop_unfinished(
 def generate(config: GenerateConfig) -> Path:
     """Run `llmrec-train generate`; returns the predictions path."""
     started = time.time()
+    check_writable(config.out.parent, "--out")
     examples = read_examples(config.examples, require_output=False)
     if not examples:
         raise UsageError(f"{config.examples}: no examples to generate for")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import shutil
 import tempfile
@@ -17,7 +16,7 @@ import torch
 from datasets import Dataset
 from transformers import TrainerCallback
 
-from llmrec_train._io import atomic_write_json, package_versions, sha256_file
+from llmrec_train._io import atomic_write_json, check_writable, package_versions, sha256_file
 from llmrec_train.config import TrainConfig
 from llmrec_train.data import Example, read_examples, sample_examples
 from llmrec_train.errors import UsageError
@@ -140,7 +139,7 @@ def train(config: TrainConfig) -> TrainResult:
     started = time.time()
     # Everything that can be checked without the model is checked first: bad input fails in seconds and
     # leaves nothing behind.
-    _check_writable(config.output_dir)
+    check_writable(config.output_dir, "--output-dir")
     train_all = read_examples(config.train_file)
     if not train_all:
         raise UsageError(f"{config.train_file}: the training set is empty (no examples)")
@@ -350,22 +349,6 @@ def _choose_checkpoint(mode: str, ckpt_dir: Path, key: dict[str, Any]) -> Path |
         if m and int(m.group(1)) > int(last.name.split("-")[1]):
             shutil.rmtree(d)
     return last
-
-
-def _check_writable(output_dir: Path) -> None:
-    """Fail in one line if `output_dir` cannot be created or written (probe with a temporary file)."""
-    existing = output_dir
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir():
-        raise UsageError(f"--output-dir {output_dir}: {existing} is not a folder")
-    try:
-        with tempfile.TemporaryFile(dir=existing):
-            pass
-    except OSError as e:
-        raise UsageError(
-            f"--output-dir {output_dir}: cannot write in {existing} ({os.strerror(e.errno or 0)})"
-        ) from None
 
 
 def _check_lengths(examples: list[Example], ds: Dataset, max_length: int, path: Path) -> None:
