@@ -18,10 +18,11 @@ import typer
 
 from llmrec_train.config import GenerateConfig, TrainConfig
 from llmrec_train.errors import UsageError
+from llmrec_train.recommenders.config import RecommendConfig
 
 app = typer.Typer(
-    help="llmrec-train: LoRA SFT with TRL (QLoRA, multi-GPU via accelerate) and generation with "
-    "constrained decoding. Files follow docs/contracts.md.",
+    help="llmrec-train: LoRA SFT with TRL (QLoRA, multi-GPU via accelerate), generation with "
+    "constrained decoding, and collaborative recommenders (SASRec, transitions). Files follow docs/contracts.md.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
@@ -109,6 +110,8 @@ def _close_progress_bars() -> None:
 
 def _interrupt_hint(kwargs: dict[str, Any]) -> str:
     """One line: what stopped, and how to continue."""
+    if "top_n" in kwargs and "model" in kwargs:  # recommend
+        return "recommend stopped; no score file was written (run the same command again)"
     if "train_file" not in kwargs:
         return "generation stopped; nothing was written (run the same command again)"
     from llmrec_train.train import last_checkpoint
@@ -134,9 +137,18 @@ def _generate(config: GenerateConfig) -> Path:
     return generate(config)
 
 
+def _recommend(config: RecommendConfig) -> Path:
+    from llmrec_train.recommenders.run import recommend
+
+    return recommend(config)
+
+
 app.command("train", help=TrainConfig.__doc__)(command_from_dataclass(TrainConfig, _train))
 app.command("generate", help=GenerateConfig.__doc__)(
     command_from_dataclass(GenerateConfig, _generate)
+)
+app.command("recommend", help=RecommendConfig.__doc__)(
+    command_from_dataclass(RecommendConfig, _recommend)
 )
 
 

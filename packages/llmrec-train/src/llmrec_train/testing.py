@@ -115,3 +115,60 @@ def write_movielens_dataset(folder: Path, *, n_train: int, n_valid: int, n_test:
         atomic_write_jsonl(folder / f"{name}.jsonl", rows)
     write_items_parquet(items, folder / "items.parquet")
     return folder
+
+
+def write_movielens_sequences(
+    folder: Path,
+    *,
+    n_train: int | None = None,
+    n_valid: int = 1000,
+    n_test: int = 500,
+    seed: int = 0,
+) -> Path:
+    """A next-item dataset for the recommenders' tests and benchmarks, from all of ml-latest-small:
+    one example per rating after a user's first (history: the previous ratings, up to 10), split by
+    the target's time (the first 80% of targets train, the next 10% valid, the rest test), valid and
+    test sampled with `seed`; `n_train` keeps only the most recent training examples. The same shape as `llmrec-data prepare --dataset movie-small`, not its
+    exact rules (no rating filter, shorter first histories kept)."""
+    import numpy as np
+
+    folder.mkdir(parents=True, exist_ok=True)
+    source = movielens_small_dir()
+    with (source / "movies.csv").open(encoding="utf-8", newline="") as f:
+        movies = {row["movieId"]: row["title"].strip() for row in csv.DictReader(f)}
+    raw_ids = sorted(movies)
+    item_of = {raw: i for i, raw in enumerate(raw_ids)}
+    items = [
+        {"item_id": i, "source_id": raw, "title": movies[raw]} for i, raw in enumerate(raw_ids)
+    ]
+    by_user: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    with (source / "ratings.csv").open(encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f):
+            by_user[row["userId"]].append((int(row["timestamp"]), item_of[row["movieId"]]))
+    rows: list[dict[str, Any]] = []
+    for user in sorted(by_user, key=int):
+        seq = sorted(by_user[user])
+        for i in range(1, len(seq)):
+            rows.append(
+                {
+                    "user_id": user,
+                    "history_item_ids": [m for _, m in seq[max(0, i - 10) : i]],
+                    "target_item_id": seq[i][1],
+                    "timestamp": seq[i][0],
+                }
+            )
+    rows.sort(key=lambda r: (r["timestamp"], int(r["user_id"])))
+    a, b = int(0.8 * len(rows)), int(0.9 * len(rows))
+    rng = np.random.default_rng(seed)
+    splits = {
+        "train": rows[:a][-n_train:] if n_train else rows[:a],
+        "valid": [rows[a + i] for i in sorted(rng.choice(b - a, n_valid, replace=False))],
+        "test": [rows[b + i] for i in sorted(rng.choice(len(rows) - b, n_test, replace=False))],
+    }
+    for name, split in splits.items():
+        atomic_write_jsonl(
+            folder / f"{name}.jsonl",
+            ({"example_id": f"{name}-{k:06d}", **r} for k, r in enumerate(split)),
+        )
+    write_items_parquet(items, folder / "items.parquet")
+    return folder
