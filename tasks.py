@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parent
 # The package CLIs live beside this interpreter (the workspace venv), even when PATH lacks it.
 os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 DATASETS = ("movie", "movie-1m", "movie-small", "game", "game-small", "custom")
+SCORE_FILES = ("scores.parquet", "scores.meta.json")  # one folder per split (docs/contracts.md)
 
 # Each profile maps a stage to the flags of its CLI (`key` -> `--key`, bools -> `--key/--no-key`).
 # `cpu` finishes movie-small on a 2-core CPU in under 20 minutes; `paper` is BIGRec's setting.
@@ -55,6 +56,9 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
             "exclude_history": True,
             "bootstrap": 1000,
         },
+        # llmrec-train recommend: defaults are the README's settings (early stopping on valid).
+        "sasrec": {"seed": 0, "threads": 2, "top_n": 200},
+        "transition": {"top_n": 200},
     },
     # End-to-end checks (tests, CI): every stage runs, nothing is learned. About 3 minutes on movie-small
     # on a 2-core CPU (192 s measured; embed 35 s, train 24 s, each generate/evaluate ~17 s, mostly
@@ -70,6 +74,8 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
             "batch_size": 6,
         },
         "evaluate": {"reweight": "recent", "exclude_history": True, "bootstrap": 50},
+        "sasrec": {"seed": 0, "dim": 16, "blocks": 1, "max_epochs": 1, "top_n": 50},
+        "transition": {"top_n": 50},
     },
     "paper": {
         "data": {"valid_sample": 5000, "test_sample": 5000, "seed": 42},
@@ -92,8 +98,15 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
             "batch_size": 8,
         },
         "evaluate": {"reweight": "popularity", "gamma_grid": "bigrec", "fusion": "first"},
+        "sasrec": {"seed": 0, "top_n": 200},
+        "transition": {"top_n": 200},
     },
 }
+# `cpu-2k`: `cpu` with 2,000 test and 1,000 valid examples, enough to tell rows apart (HR@10's 95%
+# interval about +-.01 instead of +-.023). Generation dominates: 1,000 + 2,000 + 2,000 prompts at
+# ~1.05 prompts/s (constrained beam 4) is ~80 min; ~1.5 h end to end per dataset (README).
+PROFILES["cpu-2k"] = copy.deepcopy(PROFILES["cpu"])
+PROFILES["cpu-2k"]["data"].update({"valid_sample": 1000, "test_sample": 2000})
 
 
 # --------------------------------------------------------------------------------------------
@@ -434,6 +447,17 @@ def _stages(
     # baseline always does): the same candidate set for every row of the table.
     pop_flags = ["--exclude-history"] if evaluate.get("exclude_history") else []
     reweighted = {k: v for k, v in evaluate.items()}
+    rec = folder / "recommend"
+
+    def recommend(model: str) -> tuple[str, list[str], list[Path], list[Path]]:
+        # The same candidate rule as the evaluation rows: history items excluded or not.
+        options = {"exclude_history": bool(evaluate.get("exclude_history")), **config[model]}
+        argv = ["llmrec-train", "recommend", "--model", model, "--train", str(train)]
+        argv += ["--valid", str(valid), "--test", str(test), "--items", str(items)]
+        argv += ["--out", str(rec / model), *_flags(options)]
+        outputs = [rec / model / s / f for s in ("valid", "test") for f in SCORE_FILES]
+        return f"recommend-{model}", argv, [train, valid, test, items], outputs
+
     raw = {k: v for k, v in evaluate.items() if k not in ("reweight", "gamma_grid")}
     base_inputs = [items, emb, train]
     return [
@@ -461,6 +485,8 @@ def _stages(
         generate(valid, "valid-lora", lora=True),
         generate(test, "test-lora", lora=True),
         generate(test, "test-base", lora=False),
+        recommend("sasrec"),
+        recommend("transition"),
         score(
             "llm-lora",
             [*llm_eval, "--predictions", str(preds / "test-lora/predictions.jsonl"), *_flags(raw)],
@@ -563,6 +589,9 @@ data = _stage_task("data", "Prepare a dataset (llmrec-data prepare).", ("data",)
 embed = _stage_task("embed", "Embed item titles (llmrec-data embed).", ("embed",))
 train = _stage_task("train", "LoRA SFT (llmrec-train train); resumes a checkpoint.", ("train",))
 generate = _stage_task("generate", "Generate for valid/test, LoRA on and off.", ("generate",))
+recommend = _stage_task(
+    "recommend", "Train SASRec and item transitions; scores for valid/test.", ("recommend",)
+)
 baselines = _stage_task("baselines", "Score the no-LLM baselines.", ("baseline",))
 evaluate = _stage_task(
     "evaluate", "Ground and score LLM outputs and baselines.", ("evaluate", "baseline")
@@ -837,6 +866,10 @@ BENCHMARKS = [
     ("llmrec-eval: grounding and metrics", "packages/llmrec-eval/benchmarks/bench_grounding.py"),
     ("llmrec-train: SFT throughput", "packages/llmrec-train/benchmarks/bench_train.py"),
     ("llmrec-train: generation throughput", "packages/llmrec-train/benchmarks/bench_generate.py"),
+    (
+        "llmrec-train: recommenders (SASRec, transitions) on movie-small",
+        "packages/llmrec-train/benchmarks/bench_recommend.py",
+    ),
 ]
 
 
@@ -871,6 +904,7 @@ def bench(c: Context, only: str = "", quick: bool = False) -> None:
         "bench_grounding.py": ["--quick"],
         "bench_train.py": ["--n", "32"],
         "bench_generate.py": ["--n", "32"],
+        "bench_recommend.py": ["--max-epochs", "2"],
     }
     sections = [
         "# Benchmarks",

@@ -22,7 +22,7 @@ from llmrec_train.recommenders.data import read_catalogue, read_examples
 from llmrec_train.recommenders.scores import ndcg_hr_at, top_n_rows
 
 # Small SASRec: one block, 3 epochs (selection still on valid NDCG@10 every epoch).
-SMALL_SASREC = {"dim": 32, "blocks": 1, "max_epochs": 3, "batch_size": 512, "learning_rate": 3e-3}
+SMALL_SASREC = {"dim": 32, "blocks": 1, "max_epochs": 3, "batch_size": 128, "learning_rate": 3e-3}
 
 
 @pytest.fixture(scope="module")

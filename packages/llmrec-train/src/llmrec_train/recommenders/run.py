@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -141,10 +140,7 @@ def recommend(config: RecommendConfig) -> Path:
                 config=config.model_settings(),
                 seed=config.seed,
                 versions=versions,
-                extra={
-                    "selection": selection["selected"],
-                    "threads": os.environ.get("OMP_NUM_THREADS"),
-                },
+                extra={"selection": selection["selected"]},
                 progress=bar.update,
             )
             written[split] = round(time.perf_counter() - t, 2)
