@@ -449,14 +449,14 @@ def _stages(
     reweighted = {k: v for k, v in evaluate.items()}
     rec = folder / "recommend"
 
-    def recommend(model: str) -> tuple[str, list[str], list[Path], list[Path]]:
+    def recommend(model: str) -> tuple[str, list[str], list[Path], list[Path], None]:
         # The same candidate rule as the evaluation rows: history items excluded or not.
         options = {"exclude_history": bool(evaluate.get("exclude_history")), **config[model]}
         argv = ["llmrec-train", "recommend", "--model", model, "--train", str(train)]
         argv += ["--valid", str(valid), "--test", str(test), "--items", str(items)]
         argv += ["--out", str(rec / model), *_flags(options)]
         outputs = [rec / model / s / f for s in ("valid", "test") for f in SCORE_FILES]
-        return f"recommend-{model}", argv, [train, valid, test, items], outputs
+        return f"recommend-{model}", argv, [train, valid, test, items], outputs, None
 
     raw = {k: v for k, v in evaluate.items() if k not in ("reweight", "gamma_grid")}
     base_inputs = [items, emb, train]
