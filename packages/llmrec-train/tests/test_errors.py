@@ -142,3 +142,37 @@ def test_generate_to_an_unwritable_place_fails_before_the_model_loads(data_dir, 
     config = GenerateConfig(examples=data_dir / "test.jsonl", out=blocker / "p.jsonl")
     with pytest.raises(UsageError, match=r"--out .*a-file is not a folder"):
         generate(config)
+
+
+def test_resume_compares_every_setting_that_changes_what_is_learned(data_dir, tmp_path):
+    """`--set train.lora_r=4` used to resume an r=8 checkpoint: a 600-line size-mismatch traceback."""
+    from llmrec_train.train import RESUME_KEY, _choose_checkpoint, training_key
+
+    config = TrainConfig(train_file=data_dir / "train.jsonl", output_dir=tmp_path / "out")
+    ckpt_dir = tmp_path / "out" / "checkpoints"
+    (ckpt_dir / "checkpoint-3").mkdir(parents=True)
+    (ckpt_dir / "checkpoint-3" / "trainer_state.json").write_text("{}")
+    (ckpt_dir / "checkpoint-5").mkdir()  # interrupted while saving: no trainer_state.json
+    (ckpt_dir / RESUME_KEY).write_text(json.dumps(training_key(config, use_bf16=True)))
+
+    same = training_key(config, use_bf16=True)
+    assert _choose_checkpoint("auto", ckpt_dir, same) == ckpt_dir / "checkpoint-3"
+    assert not (ckpt_dir / "checkpoint-5").exists()
+    for changes in ({"lora_r": 4}, {"seed": 1}, {"epochs": 6.0}, {"n_train": 512}):
+        changed = TrainConfig(**{**config.__dict__, **changes})
+        assert _choose_checkpoint("auto", ckpt_dir, training_key(changed, use_bf16=True)) is None
+    with pytest.raises(UsageError, match=r"--resume yes: .*other settings \(lora_r 8 -> 4\)"):
+        changed = TrainConfig(**{**config.__dict__, "lora_r": 4})
+        _choose_checkpoint("yes", ckpt_dir, training_key(changed, use_bf16=True))
+    # the training data's content counts, not only its path
+    with (data_dir / "train.jsonl").open() as f:
+        rows = f.read()
+    edited = tmp_path / "train.jsonl"
+    edited.write_text(rows.replace("train-000001", "train-x00001"))
+    moved = TrainConfig(**{**config.__dict__, "train_file": edited})
+    assert _choose_checkpoint("auto", ckpt_dir, training_key(moved, use_bf16=True)) is None
+    # the precision too
+    assert _choose_checkpoint("auto", ckpt_dir, training_key(config, use_bf16=False)) is None
+    # logging or checkpointing cadence does not
+    cadence = TrainConfig(**{**config.__dict__, "save_steps": 3, "logging_steps": 5})
+    assert _choose_checkpoint("auto", ckpt_dir, training_key(cadence, use_bf16=True)) is not None
