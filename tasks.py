@@ -429,7 +429,8 @@ def _stages(
         inputs = [split, items]
         if lora:
             argv += ["--adapter", str(adapter)]
-            inputs.append(adapter / "adapter_model.safetensors")
+            inputs += [adapter / n for n in ("adapter_model.safetensors", "adapter_config.json")]
+            inputs.append(adapter / "llmrec_train.json")  # the prompt template generation reuses
         return f"generate-{out}", argv, inputs, [preds / out / "predictions.jsonl"], None
 
     def score(name: str, argv: list[str], inputs: list[Path], stage: str = "evaluate"):
@@ -459,7 +460,7 @@ def _stages(
         return f"recommend-{model}", argv, [train, valid, test, items], outputs, None
 
     raw = {k: v for k, v in evaluate.items() if k not in ("reweight", "gamma_grid")}
-    base_inputs = [items, emb, train]
+    base_inputs = [items, emb, train, test]
     return [
         (
             "data",
@@ -498,7 +499,7 @@ def _stages(
             + ["--valid-predictions", str(preds / "valid-lora/predictions.jsonl")]
             + ["--valid-examples", str(valid), *_flags(reweighted)],
             [*base_inputs, preds / "test-lora/predictions.jsonl"]
-            + [preds / "valid-lora/predictions.jsonl"],
+            + [preds / "valid-lora/predictions.jsonl", valid],
         ),
         score(
             "llm-base",

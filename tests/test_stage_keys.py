@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import subprocess
@@ -73,3 +74,27 @@ def test_another_data_home_reruns_the_data_stage(env, tmp_path):
     lines = ratings.read_text(encoding="utf-8").splitlines(keepends=True)
     ratings.write_text("".join(lines[:-50]), encoding="utf-8")
     assert "[run ] data" in _invoke({**env, "LLMREC_DATA_HOME": str(home)}, *args)
+
+
+def test_every_file_a_stage_is_given_is_part_of_its_key(tmp_path):
+    """Each run-folder path on a stage's command line (outputs aside) is among its hashed inputs."""
+    sys.path.insert(0, str(ROOT))
+    try:
+        import tasks
+    finally:
+        sys.path.remove(str(ROOT))
+
+    folder = tmp_path / "run"
+    for profile in ("cpu", "tiny", "paper"):
+        config = tasks._resolve_profile(profile, [])
+        for name, argv, inputs, outputs, _ in tasks._stages("movie-small", folder, config):
+            for flag, value in itertools.pairwise(argv):
+                path = Path(value)
+                if not value.startswith(str(folder)) or flag in ("--out", "--output-dir"):
+                    continue
+                if path in outputs:
+                    continue
+                if path.suffix:  # a file: hashed itself
+                    assert path in inputs, (profile, name, flag, value)
+                else:  # a folder (adapter, data): the files read from it are hashed
+                    assert any(path in p.parents for p in inputs), (profile, name, flag, value)
