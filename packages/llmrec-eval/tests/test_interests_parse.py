@@ -125,3 +125,91 @@ def test_aggregate() -> None:
     assert aggregate([scores[2]]).faithfulness is None  # nothing named
     with pytest.raises(ValueError, match="no outputs"):
         aggregate([])
+
+
+# Real training targets written by `llmrec-data interests prepare` (seeds 0-2) that the first parser
+# judged non-compliant and run-on: a label with ". " on the direction line read as a second sentence.
+REAL_TARGETS_WITH_PERIODS = [
+    (
+        "Primary interests: Super Smash Bros. Melee, Super Smash Bros..\n"
+        "Secondary interests: Home improvement, Wall, Paint.\n"
+        "Recommendation direction: more videos about Super Smash Bros. Melee and Super Smash Bros.; "
+        "occasional videos about Home improvement and Wall.",
+        ["Super Smash Bros. Melee", "Super Smash Bros."],
+        ["Home improvement", "Wall", "Paint"],
+    ),
+    (
+        "Primary interests: Trailer (promotion), Autobot, Optimus Prime.\n"
+        "Secondary interests: Pluto, G.I. Joe, Vampire.\n"
+        "Recommendation direction: more videos about Trailer (promotion) and Autobot; "
+        "occasional videos about Pluto and G.I. Joe.",
+        ["Trailer (promotion)", "Autobot", "Optimus Prime"],
+        ["Pluto", "G.I. Joe", "Vampire"],
+    ),
+    (
+        "Primary interests: Super Smash Bros. for Nintendo 3DS and Wii U, Super Smash Bros..\n"
+        "Secondary interests: Wii U, Bowser Jr., Toast.\n"
+        "Recommendation direction: more videos about Super Smash Bros. for Nintendo 3DS and Wii U "
+        "and Super Smash Bros.; occasional videos about Wii U and Bowser Jr..",
+        ["Super Smash Bros. for Nintendo 3DS and Wii U", "Super Smash Bros."],
+        ["Wii U", "Bowser Jr.", "Toast"],
+    ),
+    (
+        "Primary interests: Sketch (drawing), Drawing, Art.\n"
+        "Secondary interests: Marvel vs. Capcom 3: Fate of Two Worlds, Ice, Weather.\n"
+        "Recommendation direction: more videos about Sketch (drawing) and Drawing; "
+        "occasional videos about Marvel vs. Capcom 3: Fate of Two Worlds and Ice.",
+        ["Sketch (drawing)", "Drawing", "Art"],
+        ["Marvel vs. Capcom 3: Fate of Two Worlds", "Ice", "Weather"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "primary", "secondary"), REAL_TARGETS_WITH_PERIODS)
+def test_real_targets_with_periods_in_labels_comply(
+    text: str, primary: list[str], secondary: list[str]
+) -> None:
+    parsed = parse_output(text)
+    assert parsed.error is None and parsed.compliant
+    assert not parsed.run_on and not parsed.repeats
+    assert (parsed.primary, parsed.secondary) == (primary, secondary)
+    direction = text.split("\n")[2].removeprefix("Recommendation direction: ")
+    assert parsed.direction == direction[:-1]  # only the line's final period is dropped
+
+
+def test_a_second_sentence_after_a_label_with_periods_still_runs_on() -> None:
+    text = REAL_TARGETS_WITH_PERIODS[1][0] + " Also try G.I. Joe. More cartoons."
+    parsed = parse_output(text)
+    assert not parsed.compliant and parsed.run_on
+    assert parsed.error is not None and "more than one sentence" in parsed.error
+    # a period-label the lists do not name is read as a sentence end (the documented false positive)
+    assert parse_output(GOOD[:-1] + " and G.I. Joe.").run_on
+
+
+@pytest.mark.parametrize(
+    "label",
+    [
+        "Space Marines (Warhammer 40,000)",  # a comma inside parentheses, between digits
+        "Warhammer 40,000: Dawn of War II",  # a comma between digits
+        "Hunter \u00d7 Hunter",  # a non-ASCII sign
+        'Toys "R" Us',
+        "Plants vs. Zombies 2: It's About Time",
+        "Drum and bugle corps (modern)",
+    ],
+)
+def test_labels_with_digits_parentheses_and_punctuation_are_read_whole(label: str) -> None:
+    text = (
+        f"Primary interests: {label}, Car.\nSecondary interests: Paint, {label} 2.\n"
+        f"Recommendation direction: more videos about {label} and Car; "
+        f"occasional videos about Paint and {label} 2."
+    )
+    parsed = parse_output(text)
+    assert parsed.compliant and not parsed.run_on and not parsed.repeats
+    assert (parsed.primary, parsed.secondary) == ([label, "Car"], ["Paint", f"{label} 2"])
+
+
+def test_commas_still_separate_outside_parentheses_and_numbers() -> None:
+    parsed = parse_output("Primary interests: Car,Renault, Tap (valve, 2), Top 10, 20 Questions.")
+    assert parsed.primary == ["Car", "Renault", "Tap (valve, 2)", "Top 10", "20 Questions"]
+    # an unclosed parenthesis does not swallow the rest of the list
+    assert parse_output("Primary interests: Tap (valve, Car.").primary == ["Tap (valve", "Car"]
