@@ -200,8 +200,12 @@ def _reported_reads(manifest: Path | None) -> dict[str, dict[str, Any]]:
     if manifest is None or not manifest.is_file():
         return {}
     listed = json.loads(manifest.read_text(encoding="utf-8")).get("inputs", [])
+    if isinstance(listed, dict):  # {name: {path, sha256}} (interests) or a list of them (prepare)
+        listed = list(listed.values())
     out = {}
     for entry in listed:
+        if not isinstance(entry, dict) or not {"path", "sha256"} <= entry.keys():
+            continue
         path = Path(entry["path"]).resolve()
         if path.is_file():
             out[str(path)] = {**_file_state(path), "sha256": entry["sha256"]}

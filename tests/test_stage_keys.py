@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import shutil
 import subprocess
@@ -98,3 +99,24 @@ def test_every_file_a_stage_is_given_is_part_of_its_key(tmp_path):
                     assert path in inputs, (profile, name, flag, value)
                 else:  # a folder (adapter, data): the files read from it are hashed
                     assert any(path in p.parents for p in inputs), (profile, name, flag, value)
+
+
+def test_reported_reads_accept_both_manifest_shapes(tmp_path):
+    """prepare lists its raw files; interests prepare maps names to them: both are keyed."""
+    sys.path.insert(0, str(ROOT))
+    try:
+        import tasks
+    finally:
+        sys.path.remove(str(ROOT))
+    raw = tmp_path / "raw.csv"
+    raw.write_text("a,b\n")
+    entry = {"path": str(raw), "sha256": tasks._sha256(raw)}
+    for inputs in ([entry], {"raw.csv": entry}):
+        manifest = tmp_path / "manifest.json"
+        manifest.write_text(json.dumps({"inputs": inputs}))
+        reads = tasks._reported_reads(manifest)
+        assert list(reads) == [str(raw.resolve())]
+        assert tasks._reads_unchanged(reads)
+        raw.write_text("a,b\n1,2\n")
+        assert not tasks._reads_unchanged(reads)
+        raw.write_text("a,b\n")
