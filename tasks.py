@@ -524,6 +524,36 @@ def _stages(
             [test, items, train],
             "baseline",
         ),
+        *(
+            score(
+                model,
+                ["llmrec-eval", "baseline", "scores", "--scores", str(rec / model / "test")]
+                + ["--examples", str(test), "--items", str(items), *pop_flags],
+                [rec / model / "test" / "scores.parquet", test, items],
+                "baseline",
+            )
+            for model in ("sasrec", "transition")
+        ),
+        # BIGRec's collaborative grounding: the LLM's ranking re-weighted by SASRec's scores,
+        # gamma swept on valid.
+        score(
+            "llm-lora+sasrec",
+            [*llm_eval, "--predictions", str(preds / "test-lora/predictions.jsonl")]
+            + ["--valid-predictions", str(preds / "valid-lora/predictions.jsonl")]
+            + ["--valid-examples", str(valid), *_flags({**reweighted, "reweight": "scores"})]
+            + [
+                "--scores",
+                str(rec / "sasrec" / "test"),
+                "--valid-scores",
+                str(rec / "sasrec" / "valid"),
+            ],
+            [
+                *base_inputs,
+                preds / "test-lora/predictions.jsonl",
+                preds / "valid-lora/predictions.jsonl",
+            ]
+            + [rec / "sasrec" / s / "scores.parquet" for s in ("valid", "test")],
+        ),
         score(
             "content",
             ["llmrec-eval", "baseline", "content", "--examples", str(test), *eval_common]
@@ -605,7 +635,8 @@ evaluate = _stage_task(
 
 # Rows of the results table, LLM runs first; names as the evaluate/baseline stages write them.
 def _result_folders(folder: Path) -> list[Path]:
-    order = ["llm-lora+", "llm-lora", "llm-base", "content", "recent-popular", "most-popular"]
+    order = ["llm-lora+", "llm-lora", "llm-base", "sasrec", "transition", "content"]
+    order += ["recent-popular", "most-popular"]
 
     def rank(p: Path) -> tuple[int, str]:
         return next((i for i, o in enumerate(order) if p.name.startswith(o)), len(order)), p.name
