@@ -529,7 +529,7 @@ def _stages(
                 model,
                 ["llmrec-eval", "baseline", "scores", "--scores", str(rec / model / "test")]
                 + ["--examples", str(test), "--items", str(items), *pop_flags],
-                [rec / model / "test" / "scores.parquet", test, items],
+                [*(rec / model / "test" / f for f in SCORE_FILES), test, items],
                 "baseline",
             )
             for model in ("sasrec", "transition")
@@ -551,8 +551,9 @@ def _stages(
                 *base_inputs,
                 preds / "test-lora/predictions.jsonl",
                 preds / "valid-lora/predictions.jsonl",
+                valid,
             ]
-            + [rec / "sasrec" / s / "scores.parquet" for s in ("valid", "test")],
+            + [rec / "sasrec" / s / f for s in ("valid", "test") for f in SCORE_FILES],
         ),
         score(
             "content",
