@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -69,6 +70,11 @@ def test_output_folder_is_complete(trained):
     assert str(config.train_file) in manifest["inputs_sha256"]
     assert manifest["best_checkpoint"] is not None
     assert (out / "loss.png").read_bytes()[:4] == b"\x89PNG"
+    # every file gets the mode a new file gets (umask), not mkstemp's or safetensors' private 0600
+    mask = os.umask(0)
+    os.umask(mask)
+    modes = {f.name: oct(f.stat().st_mode & 0o777) for f in out.iterdir() if f.is_file()}
+    assert set(modes.values()) == {oct(0o666 & ~mask)}, modes
 
 
 def test_saved_adapter_reloads_with_identical_outputs(trained, model_path, data_dir):

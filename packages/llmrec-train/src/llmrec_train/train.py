@@ -16,7 +16,13 @@ import torch
 from datasets import Dataset
 from transformers import TrainerCallback
 
-from llmrec_train._io import atomic_write_json, check_writable, package_versions, sha256_file
+from llmrec_train._io import (
+    atomic_write_json,
+    check_writable,
+    default_file_mode,
+    package_versions,
+    sha256_file,
+)
 from llmrec_train.config import TrainConfig
 from llmrec_train.data import Example, read_examples, sample_examples
 from llmrec_train.errors import UsageError
@@ -278,6 +284,7 @@ def _save_adapter_atomically(model: torch.nn.Module, out: Path) -> None:
     try:
         model.save_pretrained(tmp)
         for f in tmp.iterdir():
+            f.chmod(default_file_mode())  # safetensors writes private (0600) files
             f.replace(out / f.name)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
