@@ -120,3 +120,34 @@ def test_reported_reads_accept_both_manifest_shapes(tmp_path):
         raw.write_text("a,b\n1,2\n")
         assert not tasks._reads_unchanged(reads)
         raw.write_text("a,b\n")
+
+
+def test_one_invoke_at_a_time_per_run_folder(env):
+    """Two pipelines in one run folder would train two models at once on a 2-core machine."""
+    import fcntl
+
+    folder = Path(env["LLMREC_RUNS_DIR"]) / "movie-small" / "tiny"
+    folder.mkdir(parents=True)
+    with (folder / ".lock").open("w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "invoke",
+                "data",
+                "--dataset",
+                "movie-small",
+                "--profile",
+                "tiny",
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+    assert done.returncode == 1
+    assert f"{folder}: another invoke is running in this run folder" in done.stderr
+    assert not (folder / "data").exists()
