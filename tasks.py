@@ -161,12 +161,29 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _fingerprint(inputs: list[Path]) -> dict[str, str]:
-    """Hashes of a stage's input files (folders: every file inside, sorted)."""
+def _fingerprint(
+    inputs: list[Path], cache: dict[str, dict[str, Any]] | None = None
+) -> dict[str, str]:
+    """sha256 of a stage's input files (folders: every file inside, sorted).
+
+    `cache` maps a path to its last (size, mtime_ns, inode, sha256): a file whose (size, mtime,
+    inode) is unchanged is not read again, so a no-op re-run costs a stat per file, not a read of
+    every input (about 30 GB on the paper profile with MovieLens-10M). Atomic writes replace the
+    inode, so a rewritten file is always hashed again.
+    """
     files: list[Path] = []
     for p in inputs:
         files += sorted(q for q in p.rglob("*") if q.is_file()) if p.is_dir() else [p]
-    return {str(f): _sha256(f) for f in files}
+    out = {}
+    for f in files:
+        state, known = _file_state(f), (cache or {}).get(str(f), {})
+        if all(known.get(k) == v for k, v in state.items()) and "sha256" in known:
+            out[str(f)] = known["sha256"]
+            continue
+        out[str(f)] = _sha256(f)
+        if cache is not None:
+            cache[str(f)] = {**state, "sha256": out[str(f)]}
+    return out
 
 
 def _write_json(path: Path, data: Any) -> None:
@@ -281,6 +298,10 @@ class Run:
         )
         folder.mkdir(parents=True, exist_ok=True)
         self.seen: list[str] = []  # stages run or skipped by this invocation, in order
+        self.hashes_path = self.stamps / "hashes.json"  # path -> size, mtime, inode, sha256
+        self.hashes: dict[str, dict[str, Any]] = (
+            json.loads(self.hashes_path.read_text()) if self.hashes_path.exists() else {}
+        )
         self._lock = (folder / ".lock").open("w")
         try:
             fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -304,9 +325,10 @@ class Run:
             )
         key = {
             "argv": argv,
-            "inputs": _fingerprint(inputs),
+            "inputs": _fingerprint(inputs, self.hashes),
             "env": {k: os.environ.get(k) for k in _KEY_ENV},
         }
+        _write_json(self.hashes_path, self.hashes)
         self.seen.append(name)
         stamp_path = self.stamps / f"{name}.json"
         stamp = json.loads(stamp_path.read_text()) if stamp_path.exists() else {}
