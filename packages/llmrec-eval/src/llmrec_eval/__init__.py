@@ -10,6 +10,7 @@ from llmrec_eval._ranking import ItemSpace, QuerySet, Ranker, Weighting
 from llmrec_eval.compare import Comparison, Difference, compare, paired_bootstrap
 from llmrec_eval.config import ContentConfig, EvaluateConfig, PopularityConfig, ScoresConfig
 from llmrec_eval.evaluate import baseline_content, baseline_popularity, evaluate
+from llmrec_eval.folder import evaluate_folder, find_result_files
 from llmrec_eval.grounding import build_queries, ground, rank
 from llmrec_eval.metrics import (
     bootstrap_ci,
@@ -59,6 +60,8 @@ __all__ = [
     "compare",
     "coverage",
     "evaluate",
+    "evaluate_folder",
+    "find_result_files",
     "ground",
     "hit_rate_at_k",
     "load_metrics",

@@ -68,6 +68,12 @@ def _show(result: dict[str, Any]) -> None:
 
 
 def _evaluate(config: EvaluateConfig) -> None:
+    if config.predictions.is_dir():
+        from llmrec_eval.folder import evaluate_folder
+
+        evaluate_folder(config)
+        typer.echo((config.out / "table.md").read_text(encoding="utf-8"), nl=False)
+        return
     from llmrec_eval.evaluate import evaluate
 
     _show(evaluate(config))
@@ -185,7 +191,8 @@ add_command(
     "evaluate",
     EvaluateConfig,
     _evaluate,
-    help="Ground generated texts (predictions.jsonl or a BIGRec result JSON) and score them.",
+    help="Ground generated texts (predictions.jsonl, a BIGRec result JSON, or a folder of them) "
+    "and score them.",
 )
 add_command(
     baseline_app,

@@ -113,7 +113,9 @@ class EvaluateConfig(ReweightOptions, MetricsOptions):
 
     predictions: Path = field(
         metadata=_help(
-            "predictions.jsonl (llmrec) or a BIGRec result JSON (list of {instruction, input, output, predict})."
+            "predictions.jsonl (llmrec) or a BIGRec result JSON (list of {instruction, input, output, "
+            "predict}); or a folder: every predictions.jsonl and BIGRec *.json in it, each written to "
+            "--out/<its path>, plus --out/table.md and table.json."
         )
     )
     items: Path = field(metadata=_help("items.parquet: the item catalogue."))

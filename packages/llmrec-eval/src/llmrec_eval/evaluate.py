@@ -8,6 +8,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -262,22 +263,46 @@ def _queries(
     )
 
 
+@dataclass
+class _Checked:
+    """One predictions file read and checked against the catalogue, ready to ground and rank."""
+
+    config: EvaluateConfig
+    preds: Predictions
+    keep: np.ndarray  # bool [n]: the example has a generated text
+    exclude: list[np.ndarray] | None
+    weighting: Weighting | None
+    reweight_info: dict[str, Any] | None
+    sweep_inputs: tuple[Predictions, Weighting | None, list[np.ndarray] | None] | None
+
+
+def _check_settings(config: EvaluateConfig) -> EvaluateConfig:
+    """The config with its preset applied, after the checks on flags alone."""
+    config = apply_preset(config)
+    parse_ks(config.ks)
+    _metric(config.select_metric)
+    if config.reweight != "none" and config.gamma is None and config.valid_predictions is None:
+        raise InputError(
+            "re-weighting needs --valid-predictions to sweep gamma on (or a fixed --gamma)"
+        )
+    return config
+
+
 def evaluate(config: EvaluateConfig) -> dict[str, Any]:
     """Ground predictions (llmrec or BIGRec format) against the catalogue and write metrics.
 
     Every check that needs no model runs first (inputs, flags, example ids, the encoding trap), so
     bad input fails in seconds, before any embedding or ranking."""
     started = time.time()
-    config = apply_preset(config)
-    ks = parse_ks(config.ks)
-    _metric(config.select_metric)
-    if config.reweight != "none" and config.gamma is None and config.valid_predictions is None:
-        raise InputError(
-            "re-weighting needs --valid-predictions to sweep gamma on (or a fixed --gamma)"
-        )
+    config = _check_settings(config)
     catalogue = read_items(config.items)
-    top_n = min(max(config.top_n, max(ks)), catalogue.n_groups)
-    depth = max(config.fusion_depth, max(ks))
+    checked = _check_predictions(config, catalogue)
+    embeddings, embeddings_source = _embeddings_or_embed(config, catalogue)
+    return _grade(checked, catalogue, embeddings, embeddings_source, started)
+
+
+def _check_predictions(config: EvaluateConfig, catalogue: Catalogue) -> _Checked:
+    """Read `config.predictions` and everything it is scored with; no model is loaded here."""
     preds = read_any_predictions(
         config.predictions, catalogue, config.format, empty=config.empty_prediction
     )
@@ -293,7 +318,7 @@ def evaluate(config: EvaluateConfig) -> dict[str, Any]:
         if config.exclude_history
         else None
     )
-    weighting, reweight_info, gammas = None, None, [0.0]
+    weighting, reweight_info = None, None
     sweep_inputs = None
     if config.reweight != "none":
         weighting, valid_weighting, reweight_info = _weightings(
@@ -320,9 +345,28 @@ def evaluate(config: EvaluateConfig) -> dict[str, Any]:
                 else None
             )
             sweep_inputs = (vpreds, valid_weighting, valid_exclude)
+    return _Checked(config, preds, keep, exclude, weighting, reweight_info, sweep_inputs)
 
-    # The expensive part: embed (items unless given or cached, then the generated texts), rank.
-    embeddings, embeddings_source = _embeddings_or_embed(config, catalogue)
+
+def _grade(
+    checked: _Checked,
+    catalogue: Catalogue,
+    embeddings: ItemEmbeddings,
+    embeddings_source: str,
+    started: float,
+) -> dict[str, Any]:
+    """Ground, rank and write the outputs of one checked predictions file."""
+    config, preds, keep, exclude = checked.config, checked.preds, checked.keep, checked.exclude
+    weighting, reweight_info, sweep_inputs = (
+        checked.weighting,
+        checked.reweight_info,
+        checked.sweep_inputs,
+    )
+    ks = parse_ks(config.ks)
+    top_n = min(max(config.top_n, max(ks)), catalogue.n_groups)
+    depth = max(config.fusion_depth, max(ks))
+    gammas = [0.0]
+    # The expensive part: embed the generated texts, rank.
     q = _queries(preds, keep, catalogue, embeddings, config, progress=True)
     space = ItemSpace(embeddings.vectors, catalogue.canonical, config.distance)
     if reweight_info is not None:
