@@ -207,6 +207,8 @@ def test_empty_folder_and_name_flag_are_clear_errors(tiny, tmp_path):
     res = _cli(*common, "--out", tmp_path / "eval")
     assert res.exit_code == 2 and "no result files" in res.output
     _bigrec(results / "r.json", [['"Heat (1995)"']], [0])
+    res = _cli(*common, "--out", results)
+    assert res.exit_code == 2 and "is the folder of result files" in res.output
     res = _cli(*common, "--out", tmp_path / "eval", "--name", "x")
     assert res.exit_code == 2 and "rows are named by path" in res.output
     assert not (tmp_path / "eval").exists()

@@ -97,6 +97,8 @@ def evaluate_folder(config: EvaluateConfig) -> list[dict[str, Any]]:
         )
     config = _check_settings(config)
     folder, out = Path(config.predictions), Path(config.out)
+    if out.resolve() == folder.resolve():
+        raise InputError(f"--out {out}: is the folder of result files; write to another folder")
     files = find_result_files(folder, skip=out)
     catalogue = read_items(config.items)
     checked = []
