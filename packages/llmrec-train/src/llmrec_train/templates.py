@@ -18,9 +18,10 @@ is trained on are exactly the ones generation produces and the trie is built fro
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from transformers import PreTrainedTokenizerBase
+if TYPE_CHECKING:  # the CLI imports this module for --help: no transformers import at run time
+    from transformers import PreTrainedTokenizerBase
 
 from llmrec_train.errors import UsageError
 

@@ -23,7 +23,7 @@ from llmrec_train._io import (
     package_versions,
     sha256_file,
 )
-from llmrec_train.config import TrainConfig
+from llmrec_train.config import TrainConfig, check_lr_scheduler
 from llmrec_train.data import Example, read_examples, sample_examples
 from llmrec_train.errors import UsageError
 from llmrec_train.models import (
@@ -142,6 +142,7 @@ def train(config: TrainConfig) -> TrainResult:
     from transformers import EarlyStoppingCallback, set_seed
     from trl import SFTTrainer
 
+    check_lr_scheduler(config.lr_scheduler)
     started = time.time()
     # Everything that can be checked without the model is checked first: bad input fails in seconds and
     # leaves nothing behind.
