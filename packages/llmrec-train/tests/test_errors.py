@@ -184,3 +184,15 @@ def test_resume_compares_every_setting_that_changes_what_is_learned(data_dir, tm
     # logging or checkpointing cadence does not
     cadence = TrainConfig(**{**config.__dict__, "save_steps": 3, "logging_steps": 5})
     assert _choose_checkpoint("auto", ckpt_dir, training_key(cadence, use_bf16=True)) is not None
+
+
+def test_out_is_the_same_flag_as_output_dir(data_dir, tmp_path):
+    # --out names an output folder in every llmrec CLI; train accepts it beside --output-dir
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    argv = ["train", "--train-file", str(data_dir / "train.jsonl"), "--out", str(blocker / "o")]
+    done = subprocess.run(
+        [sys.executable, "-m", "llmrec_train", *argv], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 2, done.stderr
+    assert "a-file is not a folder" in done.stderr and "No such option" not in done.stderr

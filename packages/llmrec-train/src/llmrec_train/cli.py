@@ -46,7 +46,12 @@ def command_from_dataclass(cls: type, run: Callable[[Any], Any]) -> Callable[...
         required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
         default = ... if required else f.default
         flag = "--" + f.name.replace("_", "-")
-        decls = [flag] if tp is not bool else [f"{flag}/--no-{flag[2:]}"]
+        # `aliases`: the name the other CLIs use for the same concept (e.g. --out for a folder)
+        decls = (
+            [flag, *f.metadata.get("aliases", ())]
+            if tp is not bool
+            else [f"{flag}/--no-{flag[2:]}"]
+        )
         option = typer.Option(
             default, *decls, help=f.metadata.get("help", ""), show_default=not required
         )

@@ -45,7 +45,11 @@ class TrainConfig:
         )
     )
     output_dir: Path = field(
-        metadata=_help("Output folder: the PEFT adapter, config, training log, plot, manifest.")
+        metadata={
+            "help": "Output folder: the PEFT adapter, config, training log, plot, manifest "
+            "(--out, as in the other commands, is the same flag).",
+            "aliases": ("--out",),
+        }
     )
     valid_file: Path | None = field(
         default=None,
