@@ -298,7 +298,7 @@ class Run:
         )
         folder.mkdir(parents=True, exist_ok=True)
         self.seen: list[str] = []  # stages run or skipped by this invocation, in order
-        self.hashes_path = self.stamps / "hashes.json"  # path -> size, mtime, inode, sha256
+        self.hashes_path = folder / ".input-hashes.json"  # path -> size, mtime, inode, sha256
         self.hashes: dict[str, dict[str, Any]] = (
             json.loads(self.hashes_path.read_text()) if self.hashes_path.exists() else {}
         )
