@@ -679,7 +679,9 @@ def _write_report(c: Context, dataset: str, folder: Path) -> Path:
     )
     c.run(
         shlex.join(
-            ["llmrec-eval", "table", "--ci", *results, "--out", str(folder / "results_ci.md")]
+            # the best-row line is in results.md already: once in report.md
+            ["llmrec-eval", "table", "--ci", "--best-by", "none", *results]
+            + ["--out", str(folder / "results_ci.md")]
         ),
         hide=True,
     )
