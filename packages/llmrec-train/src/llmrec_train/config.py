@@ -306,6 +306,14 @@ class GenerateConfig:
     items: Path | None = field(
         default=None, metadata=_help("items.parquet (item_id, title) for constrained decoding.")
     )
+    constrained_interests: bool = field(
+        default=False,
+        metadata=_help(
+            "Restrict outputs to the three-line interest profile (docs/contracts.md) naming only the "
+            "example's own labels (its `videos` field), each at most once; the direction names only "
+            "listed interests. Needs `videos` in the examples."
+        ),
+    )
     batch_size: int = field(default=16, metadata=_help("Prompts per batch (left padding)."))
     n: int = field(default=-1, metadata=_help("Answer only the first n examples (-1: all)."))
     seed: int = field(default=0, metadata=_help("Seed (sampling)."))
@@ -341,6 +349,10 @@ class GenerateConfig:
         if self.constrained and self.items is None:
             raise UsageError(
                 "constrained decoding needs --items (items.parquet with item_id, title)"
+            )
+        if self.constrained and self.constrained_interests:
+            raise UsageError(
+                "--constrained (titles) and --constrained-interests exclude each other"
             )
         for name in ("batch_size", "max_new_tokens", "num_beams"):
             if getattr(self, name) < 1:

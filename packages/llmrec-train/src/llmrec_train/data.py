@@ -31,8 +31,14 @@ class Example:
     raw: dict[str, Any]
 
 
-def read_examples(path: Path, *, require_output: bool = True) -> list[Example]:
-    """Read a contract JSONL file; fail naming the file, 1-based line and field on bad input."""
+def read_examples(
+    path: Path, *, require_output: bool = True, require_videos: bool = False
+) -> list[Example]:
+    """Read a contract JSONL file; fail naming the file, 1-based line and field on bad input.
+
+    `require_videos`: each row also needs `videos`, a non-empty list of lists of label strings (the
+    interest-summary examples; constrained interest decoding names only those labels).
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: examples file not found")
@@ -59,6 +65,8 @@ def read_examples(path: Path, *, require_output: bool = True) -> list[Example]:
                         f"{path}:{line_no}: field {field!r} must be a string, "
                         f"got {type(row[field]).__name__}"
                     )
+            if require_videos:
+                _check_videos(path, line_no, row)
             if row["example_id"] in seen:
                 raise ContractError(f"{path}:{line_no}: duplicate example_id {row['example_id']!r}")
             seen.add(row["example_id"])
@@ -72,6 +80,24 @@ def read_examples(path: Path, *, require_output: bool = True) -> list[Example]:
                 )
             )
     return examples
+
+
+def _check_videos(path: Path, line_no: int, row: dict[str, Any]) -> None:
+    videos = row.get("videos")
+    if "videos" not in row:
+        raise ContractError(
+            f"{path}:{line_no}: missing field 'videos' (the input labels, needed by "
+            "--constrained-interests)"
+        )
+    if (
+        not isinstance(videos, list)
+        or not all(isinstance(v, list) and all(isinstance(x, str) for x in v) for v in videos)
+        or not any(x.strip() for v in videos for x in v)
+    ):
+        raise ContractError(
+            f"{path}:{line_no}: field 'videos' must be a list of lists of label strings with at "
+            f"least one label, got {videos!r}"
+        )
 
 
 def sample_examples(examples: list[Example], n: int, seed: int) -> list[Example]:

@@ -1,8 +1,10 @@
 """Batched generation over contract examples: greedy, sampling or beam search, optionally constrained to
-catalogue titles; writes predictions.jsonl and predictions.meta.json (docs/contracts.md)."""
+catalogue titles or to interest profiles over the example's own labels; writes predictions.jsonl and
+predictions.meta.json (docs/contracts.md)."""
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import time
@@ -30,6 +32,7 @@ from llmrec_train.models import (
     load_tokenizer,
     resolve_model,
 )
+from llmrec_train.profile_constraint import ProfileGrammar, ProfileLogitsProcessor
 from llmrec_train.templates import PromptBuilder
 from llmrec_train.train import ADAPTER_META
 
@@ -90,11 +93,16 @@ class Generator:
         top_k: int = 50,
         repetition_penalty: float = 1.0,
         trie: TitleTrie | None = None,
+        profile_labels: list[list[str]] | None = None,
         batch_size: int = 16,
         seed: int = 0,
         progress: bool = True,
     ) -> list[tuple[list[str], list[float]]]:
-        """Per example: (texts best first, length-normalised log-probabilities), in input order."""
+        """Per example: (texts best first, length-normalised log-probabilities), in input order.
+
+        `profile_labels` (one list per example): constrain each output to an interest profile naming
+        only those labels, each at most once (profile_constraint.py).
+        """
         from transformers import GenerationConfig, set_seed
 
         set_seed(seed)
@@ -121,6 +129,15 @@ class Generator:
             output_logits=decoding != "beam",
             use_cache=True,
         )
+        grammars = None
+        if profile_labels is not None:
+            encode = self.builder.encode_text
+            grammars = []
+            for ex, labels in zip(examples, profile_labels, strict=True):
+                try:
+                    grammars.append(ProfileGrammar(labels, encode))
+                except ValueError as err:
+                    raise UsageError(f"example {ex.example_id!r}: {err}") from err
         prompts = [self.builder.encode_prompt(ex.instruction, ex.input) for ex in examples]
         # Longest first, so each batch holds prompts of similar length (little padding); order restored after.
         order = sorted(range(len(prompts)), key=lambda i: -len(prompts[i]))
@@ -134,13 +151,23 @@ class Generator:
             input_ids = batch["input_ids"].to(self.device)
             attention_mask = batch["attention_mask"].to(self.device)
             processors = []
+            batch_config = gen_config
             if trie is not None:
                 processors.append(TrieLogitsProcessor(trie, input_ids.shape[1], self.end_ids))
+            if grammars is not None:
+                rows = [grammars[i] for i in idx]
+                stops = self.builder.stop_token_ids
+                processors.append(
+                    ProfileLogitsProcessor(rows, input_ids.shape[1], stops, self.end_ids)
+                )
+                # Every profile must be able to finish: room for the longest one of the batch.
+                batch_config = copy.deepcopy(gen_config)
+                batch_config.max_new_tokens = max(g.max_tokens() for g in rows)
             with torch.inference_mode():
                 out = self.model.generate(
                     input_ids=input_ids,
                     attention_mask=attention_mask,
-                    generation_config=gen_config,
+                    generation_config=batch_config,
                     logits_processor=processors or None,
                 )
             new_tokens = out.sequences[:, input_ids.shape[1] :]
@@ -186,7 +213,9 @@ def generate(config: GenerateConfig) -> Path:
     """Run `llmrec-train generate`; returns the predictions path."""
     started = time.time()
     check_writable(config.out.parent, "--out")
-    examples = read_examples(config.examples, require_output=False)
+    examples = read_examples(
+        config.examples, require_output=False, require_videos=config.constrained_interests
+    )
     if not examples:
         raise UsageError(f"{config.examples}: no examples to generate for")
     if config.n >= 0:
@@ -220,6 +249,11 @@ def generate(config: GenerateConfig) -> Path:
         top_k=config.top_k,
         repetition_penalty=config.repetition_penalty,
         trie=trie,
+        profile_labels=(
+            [[name for video in ex.raw["videos"] for name in video] for ex in examples]
+            if config.constrained_interests
+            else None
+        ),
         batch_size=config.batch_size,
         seed=config.seed,
     )
@@ -242,6 +276,7 @@ def generate(config: GenerateConfig) -> Path:
         "num_beams": config.num_beams,
         "num_return_sequences": config.num_return_sequences,
         "constrained": config.constrained,
+        "constrained_interests": config.constrained_interests,
         "max_new_tokens": trie.max_depth if trie is not None else config.max_new_tokens,
         "temperature": config.temperature if config.decoding == "sample" else None,
         "top_p": config.top_p if config.decoding == "sample" else None,

@@ -135,7 +135,11 @@ class PromptBuilder:
         )["input_ids"]
 
     def encode_completion(self, output: str) -> list[int]:
-        return self.tokenizer(self.completion_text(output), add_special_tokens=False)["input_ids"]
+        return self.encode_text(self.completion_text(output))
+
+    def encode_text(self, text: str) -> list[int]:
+        """A piece of completion text as it is tokenized inside a completion (no special tokens)."""
+        return self.tokenizer(text, add_special_tokens=False)["input_ids"]
 
     @property
     def stop_token_ids(self) -> list[int]:
