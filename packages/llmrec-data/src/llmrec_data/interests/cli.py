@@ -25,6 +25,13 @@ def prepare(
     n_train: Annotated[int, typer.Option(help="Training users (one example each).")] = 2000,
     n_valid: Annotated[int, typer.Option(help="Validation users.")] = 100,
     n_test: Annotated[int, typer.Option(help="Held-out test users.")] = 50,
+    n_unseen: Annotated[
+        int,
+        typer.Option(
+            help="Users of unseen.jsonl: test-pool users asked with prompt wordings and layouts "
+            "never used in training, 8 to 12 videos each."
+        ),
+    ] = 50,
     min_videos: Annotated[int, typer.Option(help="Fewest videos in a history.")] = 4,
     max_videos: Annotated[int, typer.Option(help="Most videos in a history.")] = 8,
     coherent_share: Annotated[
@@ -32,7 +39,10 @@ def prepare(
     ] = 0.7,
     seed: Annotated[int, typer.Option(help="Seed of pools, users and prompt wordings.")] = 0,
 ) -> None:
-    """Draw users from the real YouTube-8M videos and write the instruction examples."""
+    """Draw users from the real YouTube-8M videos and write the instruction examples.
+
+    Writes train/valid/test.jsonl, unseen.jsonl (held-out prompts), showcase.jsonl (the four
+    showcase prompts, no targets) and manifest.json."""
     from llmrec_data.interests.build import InterestsConfig, prepare_interests
     from llmrec_data.interests.users import UserConfig
 
@@ -40,6 +50,7 @@ def prepare(
         n_train=n_train,
         n_valid=n_valid,
         n_test=n_test,
+        n_unseen=n_unseen,
         seed=seed,
         users=UserConfig(
             min_videos=min_videos, max_videos=max_videos, coherent_share=coherent_share
