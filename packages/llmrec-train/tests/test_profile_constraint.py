@@ -175,3 +175,16 @@ def test_random_label_sets(builder):
         text = builder.decode_completion(walk(grammar, builder, generator))
         primary, secondary, _ = read_profile(text, writable_labels(labels))
         assert len({n.casefold() for n in primary + secondary}) == len(primary + secondary)
+
+
+def test_an_example_system_prompt_replaces_the_template_default(builder, tmp_path: Path):
+    """The showcase prompts come with "You are a helpful assistant."; training rows have none."""
+    user = "Topics watched:\n1) Skincare\nSummarize the user's interests."
+    prompt = builder.prompt_text(user, "", "You are a helpful assistant.")
+    assert prompt.startswith("<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n")
+    assert f"<|im_start|>user\n{user}<|im_end|>" in prompt and "SmolLM" not in prompt
+    assert "SmolLM" in builder.prompt_text(user, "")
+    path = tmp_path / "x.jsonl"
+    path.write_text(json.dumps({"example_id": "a", "instruction": "i", "input": "", "system": 3}))
+    with pytest.raises(ContractError, match=r"x.jsonl:1: field 'system' must be a string or null"):
+        read_examples(path, require_output=False)

@@ -1,7 +1,7 @@
 """Readers for the contract files this package consumes (see docs/contracts.md).
 
 Only the fields training and generation need are validated: `example_id`, `instruction`, `input`,
-`output` for examples (so any instruction task with those fields works, e.g. interest summaries),
+`output` (and the optional `system` prompt) for examples (so any instruction task with those fields works, e.g. interest summaries),
 and `item_id`, `title` for the item catalogue.
 """
 
@@ -29,6 +29,11 @@ class Example:
     input: str
     output: str
     raw: dict[str, Any]
+
+    @property
+    def system(self) -> str | None:
+        """The optional `system` prompt (None: the chat template's default)."""
+        return self.raw.get("system")
 
 
 def read_examples(
@@ -65,6 +70,11 @@ def read_examples(
                         f"{path}:{line_no}: field {field!r} must be a string, "
                         f"got {type(row[field]).__name__}"
                     )
+            if not isinstance(row.get("system", ""), str | None):
+                raise ContractError(
+                    f"{path}:{line_no}: field 'system' must be a string or null, "
+                    f"got {type(row['system']).__name__}"
+                )
             if require_videos:
                 _check_videos(path, line_no, row)
             if row["example_id"] in seen:

@@ -138,7 +138,9 @@ class Generator:
                     grammars.append(ProfileGrammar(labels, encode))
                 except ValueError as err:
                     raise UsageError(f"example {ex.example_id!r}: {err}") from err
-        prompts = [self.builder.encode_prompt(ex.instruction, ex.input) for ex in examples]
+        prompts = [
+            self.builder.encode_prompt(ex.instruction, ex.input, ex.system) for ex in examples
+        ]
         # Longest first, so each batch holds prompts of similar length (little padding); order restored after.
         order = sorted(range(len(prompts)), key=lambda i: -len(prompts[i]))
         results: list[tuple[list[str], list[float]] | None] = [None] * len(prompts)

@@ -114,12 +114,17 @@ class PromptBuilder:
         end = full[full.index(marker) + len(marker) :].strip()
         return end or self.tokenizer.eos_token
 
-    def prompt_text(self, instruction: str, input_text: str) -> str:
+    def prompt_text(self, instruction: str, input_text: str, system: str | None = None) -> str:
+        """The prompt; `system` (an example's optional system prompt) replaces the chat template's
+        default system turn, or comes first in a plain prompt."""
         if self.resolved_format == "plain":
-            return _plain_prompt(instruction, input_text, self.template)
+            text = _plain_prompt(instruction, input_text, self.template)
+            return f"{system}\n\n{text}" if system else text
         messages = [
             {"role": "user", "content": _chat_user_turn(instruction, input_text, self.template)}
         ]
+        if system:
+            messages.insert(0, {"role": "system", "content": system})
         return self.tokenizer.apply_chat_template(
             messages, add_generation_prompt=True, tokenize=False
         )
@@ -127,11 +132,13 @@ class PromptBuilder:
     def completion_text(self, output: str) -> str:
         return output + self._end_text
 
-    def encode_prompt(self, instruction: str, input_text: str) -> list[int]:
+    def encode_prompt(
+        self, instruction: str, input_text: str, system: str | None = None
+    ) -> list[int]:
         # Chat templates render their own BOS; plain text gets the tokenizer's special tokens (e.g. BOS).
         add_special = self.resolved_format == "plain"
         return self.tokenizer(
-            self.prompt_text(instruction, input_text), add_special_tokens=add_special
+            self.prompt_text(instruction, input_text, system), add_special_tokens=add_special
         )["input_ids"]
 
     def encode_completion(self, output: str) -> list[int]:

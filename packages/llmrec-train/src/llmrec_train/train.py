@@ -63,7 +63,7 @@ def tokenize_examples(examples: list[Example], builder: PromptBuilder) -> Datase
     """Pre-tokenized prompt-completion rows for TRL: `input_ids` and `completion_mask` (1 on the completion)."""
     rows = []
     for ex in examples:
-        prompt = builder.encode_prompt(ex.instruction, ex.input)
+        prompt = builder.encode_prompt(ex.instruction, ex.input, ex.system)
         completion = builder.encode_completion(ex.output)
         rows.append(
             {
