@@ -120,3 +120,71 @@ def test_bad_inputs_name_the_file_and_line(files: dict[str, Path], tmp_path: Pat
     with pytest.raises(ValueError, match=r"typed\.jsonl, line 1 \(1-based\), field 'predictions'"):
         compare_runs(files["examples"], files["off"], typed, tmp_path / "r.md")
     assert not (tmp_path / "r.md").exists()  # nothing half-written
+
+
+def test_report_over_several_sets_with_constrained_and_showcase(
+    files: dict[str, Path], tmp_path: Path
+) -> None:
+    """In-distribution and unseen sets scored side by side; the showcase (no targets) shown only."""
+    rows = [json.loads(line) for line in files["examples"].read_text().splitlines()]
+    unseen = [
+        {**row, "example_id": f"unseen-{i:06d}", "input": row["input"].replace(")", ".")}
+        for i, row in enumerate(rows)
+    ]
+    showcase = [
+        {
+            "example_id": "showcase-000000",
+            "system": "You are a helpful assistant.",
+            "instruction": "Topics watched:\n1) Skincare\nSummarize the user's interests.",
+            "input": "",
+            "videos": [["Skincare"]],
+        }
+    ]
+    sets = {"test": rows, "unseen": unseen, "showcase": showcase}
+    flags: list[str] = []
+    for name, examples in sets.items():
+        path = write_jsonl(tmp_path / f"{name}.jsonl", examples)
+        preds = {}
+        for run in ("off", "on", "constrained"):
+            texts = []
+            for row in examples:
+                labels = [label for video in row["videos"] for label in video]
+                text = {
+                    "off": "The user likes many things.",
+                    "on": profile(labels[:1], labels[:1]),  # repeats its primary interest
+                    "constrained": profile(labels[:1], []),
+                }[run]
+                texts.append({"example_id": row["example_id"], "predictions": [text]})
+            preds[run] = write_jsonl(tmp_path / f"{name}-{run}.jsonl", texts)
+        meta = {"model": "m", "adapter": "a/", "decoding": "greedy", "constrained_interests": True}
+        (tmp_path / f"{name}-constrained.meta.json").write_text(json.dumps(meta))
+        flags += ["--examples", f"{name}={path}", "--off", str(preds["off"])]
+        flags += ["--on", str(preds["on"]), "--constrained", str(preds["constrained"])]
+    report, metrics = tmp_path / "report.md", tmp_path / "metrics.json"
+    args = ["interests", "report", *flags, "--out", str(report), "--metrics-out", str(metrics)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert (
+        "[unseen] LoRA ON (constrained): compliance 1.000, faithfulness 1.000, repeats 0.000"
+        in (result.output)
+    )
+    assert "[unseen] LoRA ON (free): compliance 1.000, faithfulness 1.000, repeats 1.000" in (
+        result.output
+    )
+    text = report.read_text()
+    assert "| metric | LoRA OFF | LoRA ON (free) | LoRA ON (constrained) |" in text
+    assert "## test: 3 held-out users" in text and "## unseen: 3 held-out users" in text
+    assert "## Primary F1 (format compliance) on every set" in text
+    assert "## showcase: 1 prompts, shown, not scored" in text
+    assert "[system] You are a helpful assistant.\nTopics watched:" in text
+    assert "hold by construction" in text
+    saved = json.loads(metrics.read_text())
+    assert set(saved["sets"]) == {"test", "unseen"}
+    assert saved["sets"]["unseen"]["lora_on_constrained"]["repeat_rate"] == 0.0
+    assert saved["lora_on"]["repeat_rate"] == 1.0  # the first set's runs at the top level too
+    # One predictions file per examples file, or a clear error; a showcase cannot be "evaluated".
+    bad = CliRunner().invoke(app, [*args[:-4], "--off", str(preds["off"]), "--out", str(report)])
+    assert bad.exit_code == 2 and "--off given 4 time(s) but --examples 3" in bad.output
+    lone = ["interests", "evaluate", "--examples", str(tmp_path / "showcase.jsonl")]
+    bad = CliRunner().invoke(app, [*lone, "--predictions", str(preds["off"])])
+    assert bad.exit_code == 2 and "no targets (target_primary)" in bad.output

@@ -19,9 +19,10 @@ class InterestExample:
     instruction: str
     input: str
     videos: list[list[str]]
-    target_primary: list[str]
-    target_output: str
+    target_primary: list[str] | None  # None: an example without targets (shown, not scored)
+    target_output: str | None
     user_kind: str | None
+    system: str | None = None  # the example's own system prompt, if it has one
 
     @property
     def labels(self) -> list[str]:
@@ -70,9 +71,15 @@ def _string_list(path: Path, number: int, value: Any, name: str) -> list[str]:
 
 
 def read_examples(path: Path) -> dict[str, InterestExample]:
-    """`test.jsonl` of `llmrec-data interests prepare`, by example_id, in file order."""
+    """`test.jsonl` of `llmrec-data interests prepare`, by example_id, in file order.
+
+    A file whose rows all lack `target_primary` and `output` (`showcase.jsonl`) is read without
+    targets: its outputs are shown, not scored. A file with targets needs them on every row.
+    """
     examples: dict[str, InterestExample] = {}
-    for number, row in _rows(path):
+    rows = _rows(path)
+    scored = any("target_primary" in row or "output" in row for _, row in rows)
+    for number, row in rows:
         example_id = _field(path, number, row, "example_id", str)
         if example_id in examples:
             raise InputError(
@@ -88,9 +95,12 @@ def read_examples(path: Path) -> dict[str, InterestExample]:
             videos=videos,
             target_primary=_string_list(
                 path, number, _field(path, number, row, "target_primary", list), "target_primary"
-            ),
-            target_output=_field(path, number, row, "output", str),
+            )
+            if scored
+            else None,
+            target_output=_field(path, number, row, "output", str) if scored else None,
             user_kind=row.get("user_kind"),
+            system=row.get("system") if isinstance(row.get("system"), str) else None,
         )
     if not examples:
         raise InputError(f"{path}: no examples")
