@@ -847,11 +847,19 @@ INTEREST_PROFILES: dict[str, dict[str, dict[str, Any]]] = {
         "generate": {"decoding": "greedy", "max_new_tokens": 96, "batch_size": 10},
     },
     "tiny": {
-        "data": {"n_train": 16, "n_valid": 4, "n_test": 4, "seed": 0},
+        "data": {"n_train": 16, "n_valid": 4, "n_test": 4, "n_unseen": 4, "seed": 0},
         "train": {"n_train": 16, "n_valid": 4, "max_steps": 2, "batch_size": 4, "seed": 0},
         "generate": {"decoding": "greedy", "max_new_tokens": 24, "batch_size": 4},
     },
 }
+
+
+INTEREST_SETS = {
+    "test": "test (prompts as in training)",
+    "unseen": "unseen prompts (wordings and layouts never seen in training)",
+    "showcase": "showcase prompts",
+}
+"""The examples files `interests prepare` writes that are generated for, and their report titles."""
 
 
 @task(
@@ -869,14 +877,18 @@ def interests(
     set_: list[str] | None = None,
     force: bool = False,
 ) -> None:
-    """Interest summaries end to end; writes report.md (LoRA OFF vs ON, cases and metrics)."""
+    """Interest summaries end to end; writes report.md (LoRA OFF, ON free and ON constrained on the
+    test set, the unseen-prompts set and the showcase prompts: metrics and cases)."""
     config = _resolve_profile(profile, set_ or [], INTEREST_PROFILES)
     runs = Path(os.environ.get("LLMREC_RUNS_DIR", ROOT / "runs"))
     folder = runs / "interests" / (run or profile)
     folder.mkdir(parents=True, exist_ok=True)
     print(f"llmrec interests: profile={profile} device={_device()} run={folder}")
     data, adapter, preds = folder / "data", folder / "adapter", folder / "predictions"
-    train, valid, test = (data / f"{s}.jsonl" for s in ("train", "valid", "test"))
+    train, valid = data / "train.jsonl", data / "valid.jsonl"
+    # Scored on the in-distribution test set and on prompts never seen in training; the showcase
+    # prompts are shown. Each through LoRA OFF, LoRA ON (free decoding) and LoRA ON constrained.
+    sets = {name: data / f"{name}.jsonl" for name in INTEREST_SETS}
     gen = _flags(config["generate"])
     runner = Run(c, folder, force)
     runner.manifest.update({"task": "interests", "config": config, "versions": _versions()})
@@ -886,7 +898,7 @@ def interests(
         "data",
         ["llmrec-data", "interests", "prepare", "--out", str(data), *_flags(config["data"])],
         [],
-        [train, valid, test],
+        [train, valid, *sets.values()],
         data / "manifest.json",
     )
     runner.stage(
@@ -896,20 +908,26 @@ def interests(
         [train, valid],
         [adapter / "adapter_model.safetensors"],
     )
-    for name, extra, inputs in (
-        ("off", [], [test]),
-        ("on", ["--adapter", str(adapter)], [test, adapter / "adapter_model.safetensors"]),
-    ):
-        out = preds / name / "predictions.jsonl"
-        argv = ["llmrec-train", "generate", "--examples", str(test), "--out", str(out), *gen]
-        runner.stage(f"generate-{name}", argv + extra, inputs, [out])
-    off, on = preds / "off" / "predictions.jsonl", preds / "on" / "predictions.jsonl"
+    weights = adapter / "adapter_model.safetensors"
+    runs = {
+        "off": [],
+        "on": ["--adapter", str(adapter)],
+        "constrained": ["--adapter", str(adapter), "--constrained-interests"],
+    }
+    report_flags = []
+    for set_name, examples in sets.items():
+        for run_name, extra in runs.items():
+            out = preds / run_name / f"{set_name}.jsonl"
+            argv = ["llmrec-train", "generate", "--examples", str(examples), "--out", str(out)]
+            inputs = [examples] if run_name == "off" else [examples, weights]
+            runner.stage(f"generate-{run_name}-{set_name}", argv + gen + extra, inputs, [out])
+        report_flags += ["--examples", f"{INTEREST_SETS[set_name]}={examples}"]
+        report_flags += [f"--{flag}={preds / flag / f'{set_name}.jsonl'}" for flag in runs]
     runner.stage(
         "report",
-        ["llmrec-eval", "interests", "report", "--examples", str(test), "--off", str(off)]
-        + ["--on", str(on), "--out", str(folder / "report.md")]
+        ["llmrec-eval", "interests", "report", *report_flags, "--out", str(folder / "report.md")]
         + ["--metrics-out", str(folder / "metrics.json")],
-        [test, off, on],
+        [*sets.values()] + [preds / r / f"{s}.jsonl" for s in sets for r in runs],
         [folder / "report.md"],
     )
     runner.record_wall_time(time.perf_counter() - start)

@@ -23,7 +23,7 @@ import pytest
 from llmrec_eval.interests import parse_output
 
 SEEDS = (0, 1, 2)
-SPLITS = ("train", "valid", "test")
+SPLITS = ("train", "valid", "test", "unseen")
 
 
 def _youtube8m() -> Path:
