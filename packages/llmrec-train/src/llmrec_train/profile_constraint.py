@@ -44,6 +44,7 @@ END = ("end",)
 """The state after the final period: only stop tokens follow."""
 
 State = tuple
+_EMPTY_WORDS = {"none", "n/a", "-"}  # an interest list of just this reads as no interest
 Encode = Callable[[str], list[int]]
 
 
@@ -54,15 +55,17 @@ class _Node:
 
 
 def writable_labels(labels: Sequence[str]) -> list[str]:
-    """The labels a profile can name: stripped, non-empty, once each (case-insensitively, as the
-    evaluation compares names), and without a comma that would split the name when read back (a comma
-    is allowed inside parentheses or between digits: "Space Marines (Warhammer 40,000)")."""
+    """The labels a profile can name: stripped, non-empty, once each as the evaluation compares names
+    (case-insensitively, one trailing period ignored: "Super Smash Bros." is "Super Smash Bros"), not
+    a word that reads as an empty list ("none"), and without a comma that would split the name when
+    read back (a comma is allowed inside parentheses or between digits: "Space Marines (Warhammer
+    40,000)")."""
     seen: set[str] = set()
     kept = []
     for label in labels:
         name = label.strip()
-        key = name.casefold()
-        if not name or key in seen or key == "none" or not _commas_readable(name):
+        key = name.removesuffix(".").strip().casefold()
+        if not key or key in seen or key in _EMPTY_WORDS or not _commas_readable(name):
             continue
         seen.add(key)
         kept.append(name)
