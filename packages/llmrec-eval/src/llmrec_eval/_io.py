@@ -63,10 +63,17 @@ def _version(dist: str) -> str | None:
 
 
 def write_manifest(
-    folder: Path, *, command: str, config: dict[str, Any], inputs: list[Path], started: float
+    folder: Path,
+    *,
+    command: str,
+    config: dict[str, Any],
+    inputs: list[Path],
+    started: float,
+    extra: dict[str, Any] | None = None,
 ) -> Path:
-    """`manifest.json` beside the outputs: config, versions, input hashes, wall time."""
+    """`manifest.json` beside the outputs: config, versions, input hashes, wall time (and `extra`)."""
     manifest = {
+        **(extra or {}),
         "command": command,
         "config": config,
         "inputs": {str(p): sha256_file(p) for p in inputs if p is not None and Path(p).is_file()},

@@ -350,7 +350,9 @@ class Ranker:
                 base = prepared(mats[0])
             ranks = target_ranks(base, targets)
             return ranks, (_listed(base, top_n) if top_n else None)
-        depth = max(self.depth, top_n)
+        # The fusion depth is a ranking setting: a longer top list (top_n) must not change it,
+        # or the metrics would depend on how much of the list is kept; the list's tail is filled below.
+        depth = self.depth
         preps = [prepared(m) for m in mats]
         # [B, T, depth] each text's best items; a missing text's list is -1
         lists = np.stack([_listed(p, depth) for p in preps], axis=1)
@@ -378,6 +380,14 @@ class Ranker:
             top = np.full((b, top_n), -1, dtype=np.int64)
             r, c = np.nonzero(keep & (pos < top_n))
             top[r, pos[r, c]] = cand[r, c]
+            n_kept = keep.sum(axis=1)
+            if (n_kept < top_n).any():  # beyond every list: the best min-fused items not listed
+                r, c = np.nonzero(keep)
+                base[r, cand[r, c]] = np.inf
+                tail = _listed(base, top_n)
+                slot = np.arange(top_n)[None, :] - n_kept[:, None]  # tail index of each slot
+                fill = slot >= 0
+                top[fill] = np.take_along_axis(tail, np.maximum(slot, 0), axis=1)[fill]
         return ranks, top
 
     def _chunks(self, n: int, n_mats: int):

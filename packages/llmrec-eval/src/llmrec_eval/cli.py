@@ -15,6 +15,7 @@ from llmrec_eval.config import (
     CompareConfig,
     ContentConfig,
     EvaluateConfig,
+    FuseConfig,
     PopularityConfig,
     ReportConfig,
     SamplesConfig,
@@ -112,6 +113,20 @@ def _scores(config: ScoresConfig) -> None:
     from llmrec_eval.score_baseline import baseline_scores
 
     _show(baseline_scores(config))
+
+
+def _fuse(config: FuseConfig) -> None:
+    from llmrec_eval.fuse import fuse
+    from llmrec_eval.report import markdown_table
+
+    results = fuse(config)
+    typer.echo(markdown_table(results), nl=False)
+    for result in results:
+        weights = ", ".join(f"{n} {w:.2f}" for n, w in result["fusion"]["weights"].items())
+        console.print(
+            f"{result['name']}: weights {weights} (valid {result['fusion']['select_metric']} "
+            f"{result['fusion']['valid_metric']:.4f})"
+        )
 
 
 def _table(config: TableConfig, metrics_files: list[Path]) -> None:
@@ -221,6 +236,14 @@ add_command(
     ScoresConfig,
     _scores,
     help="A ranking model's score file (scores.parquet, docs/contracts.md) as a row.",
+)
+add_command(
+    app,
+    "fuse",
+    FuseConfig,
+    _fuse,
+    help="Fuse several score sources (weighted sum of per-example normalised scores), weights "
+    "chosen on valid; metrics on test, and ablation rows without named sources.",
 )
 add_command(
     app,

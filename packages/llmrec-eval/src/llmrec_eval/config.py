@@ -70,6 +70,23 @@ class MetricsOptions:
 
 
 @dataclass(kw_only=True)
+class ExportOptions:
+    """Write a row's ranking as a score file (docs/contracts.md) for rankers and `fuse`."""
+
+    write_scores: Path | None = field(
+        default=None,
+        metadata=_help(
+            "Also write this row's ranking as score files: DIR/test/ (the examples ranked here) and "
+            "DIR/valid/ (the validation examples, ranked the same way with the chosen gamma, when "
+            "the command has them), each scores.parquet + scores.meta.json; score = negated rank."
+        ),
+    )
+    scores_top_n: int = field(
+        default=200, metadata=_help("--write-scores: ranked items written per example.")
+    )
+
+
+@dataclass(kw_only=True)
 class ReweightOptions:
     """BIGRec's re-weighting, and where gamma comes from."""
 
@@ -108,7 +125,7 @@ class ReweightOptions:
 
 
 @dataclass(kw_only=True)
-class EvaluateConfig(ReweightOptions, MetricsOptions):
+class EvaluateConfig(ExportOptions, ReweightOptions, MetricsOptions):
     """`llmrec-eval evaluate`: ground generated texts and score them."""
 
     predictions: Path = field(
@@ -256,7 +273,7 @@ def apply_preset(config: EvaluateConfig) -> EvaluateConfig:
 
 
 @dataclass(kw_only=True)
-class PopularityConfig(MetricsOptions):
+class PopularityConfig(ExportOptions, MetricsOptions):
     """`llmrec-eval baseline most-popular | recent-popular`."""
 
     examples: Path = field(
@@ -286,10 +303,14 @@ class PopularityConfig(MetricsOptions):
     exclude_history: bool = field(
         default=False, metadata=_help("Never recommend an item of the example's own history.")
     )
+    valid_examples: Path | None = field(
+        default=None,
+        metadata=_help("--write-scores: also rank these examples (valid.jsonl) into DIR/valid/."),
+    )
 
 
 @dataclass(kw_only=True)
-class ContentConfig(MetricsOptions):
+class ContentConfig(ExportOptions, MetricsOptions):
     """`llmrec-eval baseline content`: no LLM; items nearest the last watched items' title embeddings."""
 
     examples: Path = field(metadata=_help("Examples to rank for (test.jsonl)."))
@@ -413,6 +434,72 @@ class ScoresConfig(MetricsOptions):
     )
     exclude_history: bool = field(
         default=False, metadata=_help("Never recommend an item of the example's own history.")
+    )
+
+
+@dataclass(kw_only=True)
+class FuseConfig(ExportOptions, MetricsOptions):
+    """`llmrec-eval fuse`: a weighted sum of several rankings' normalised scores, weights on valid."""
+
+    source: list[str] = field(
+        metadata=_help(
+            "A score source, NAME=DIR (DIR/valid/ and DIR/test/, as `llmrec-train recommend --out` "
+            "and `--write-scores` write them) or NAME=VALID,TEST (two scores.parquet files or their "
+            "folders); repeat for each source."
+        )
+    )
+    examples: Path = field(metadata=_help("test.jsonl: the examples ranked and scored."))
+    valid_examples: Path = field(
+        metadata=_help("valid.jsonl: the examples the weights are chosen on.")
+    )
+    items: Path = field(metadata=_help("items.parquet: the item catalogue."))
+    subset: Path | None = field(
+        default=None,
+        metadata=_help(
+            "Fuse only the test examples whose example_id occurs in this JSONL (e.g. the LLM's "
+            "predictions.jsonl): every source must score each of them."
+        ),
+    )
+    valid_subset: Path | None = field(
+        default=None, metadata=_help("Like --subset, for --valid-examples.")
+    )
+    exclude_history: bool = field(
+        default=False,
+        metadata=_help("Never recommend an item of the example's own history (as the other rows)."),
+    )
+    normalise: Literal["rank", "rrf", "minmax", "zscore"] = field(
+        default="rank",
+        metadata=_help(
+            "Per example and source: 'rank' 1 - r/N (r the item's 0-based rank in the source's "
+            "list, N the source's longest list), 'rrf' 1/(k + r + 1), 'minmax' (s - min)/(max - min), "
+            "'zscore' (s - mean)/std minus the lowest listed z. Unlisted items get 0, the floor."
+        ),
+    )
+    rrf_k: int = field(default=60, metadata=_help("--normalise rrf: the constant k."))
+    search: Literal["auto", "grid", "coordinate"] = field(
+        default="auto",
+        metadata=_help(
+            "Weight search on valid: 'grid' every weight vector on the simplex with --grid-step; "
+            "'coordinate' coordinate ascent over a weight grid from several starts; 'auto': grid "
+            "when it has at most --max-grid points, else coordinate."
+        ),
+    )
+    grid_step: float = field(
+        default=0.1, metadata=_help("--search grid: the step of each weight (1/step an integer).")
+    )
+    max_grid: int = field(
+        default=2000,
+        metadata=_help("--search auto: the most grid points before coordinate ascent."),
+    )
+    select_metric: str = field(
+        default="ndcg@10", metadata=_help("Validation metric the weights maximise.")
+    )
+    ablate: list[str] | None = field(
+        default=None,
+        metadata=_help(
+            "GROUP=NAME,NAME: also write the fusion without these sources as a row of its own "
+            "(--out's sibling folder OUT-without-GROUP), weights searched on valid again; repeat."
+        ),
     )
 
 

@@ -47,7 +47,7 @@ from llmrec_eval.readers import (
 )
 from llmrec_eval.report import markdown_table, plot_metrics
 from llmrec_eval.reweight import GAMMA_GRIDS, item_counts, minmax, recent_window
-from llmrec_eval.scores import read_scores
+from llmrec_eval.scores import read_scores, write_scores
 
 SCHEMA_VERSION = 1
 
@@ -159,6 +159,7 @@ def _write_outputs(
     catalogue: Catalogue,
     extra: dict[str, Any],
     extra_columns: dict[str, Any] | None = None,
+    manifest_extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     ks = parse_ks(opts.ks)
     out = Path(opts.out)
@@ -200,6 +201,7 @@ def _write_outputs(
         config=config_dict(config),
         inputs=[Path(p) for p in inputs if p is not None],
         started=started,
+        extra=manifest_extra,
     )
     return result
 
@@ -273,7 +275,8 @@ class _Checked:
     exclude: list[np.ndarray] | None
     weighting: Weighting | None
     reweight_info: dict[str, Any] | None
-    sweep_inputs: tuple[Predictions, Weighting | None, list[np.ndarray] | None] | None
+    # the validation predictions, their weighting and exclusions: to sweep gamma and/or to export
+    valid_inputs: tuple[Predictions, Weighting | None, list[np.ndarray] | None] | None
 
 
 def _check_settings(config: EvaluateConfig) -> EvaluateConfig:
@@ -285,7 +288,30 @@ def _check_settings(config: EvaluateConfig) -> EvaluateConfig:
         raise InputError(
             "re-weighting needs --valid-predictions to sweep gamma on (or a fixed --gamma)"
         )
+    _check_export(config)
     return config
+
+
+def _check_export(config: Any) -> None:
+    if config.write_scores is not None:
+        if config.scores_top_n < 1:
+            raise InputError(f"--scores-top-n must be at least 1, got {config.scores_top_n}")
+        if Path(config.write_scores).resolve() == Path(config.out).resolve():
+            raise InputError(
+                f"--write-scores {config.write_scores}: must differ from --out (it gets test/ and "
+                "valid/ subfolders of score files)"
+            )
+
+
+def _no_empty_for_export(preds: Predictions, keep: np.ndarray, flag: str) -> None:
+    """--write-scores needs a ranked item for every example: fail before any model is loaded."""
+    if not keep.all():
+        row = int(np.argmin(keep))
+        raise InputError(
+            f"{preds.path}: example_id {preds.example_ids[row]!r} ({flag}) has no generated "
+            "text, so --write-scores has nothing to list for it (the scores contract needs at "
+            "least one item per example); drop --write-scores or the empty predictions"
+        )
 
 
 def evaluate(config: EvaluateConfig) -> dict[str, Any]:
@@ -307,6 +333,8 @@ def _check_predictions(config: EvaluateConfig, catalogue: Catalogue) -> _Checked
         config.predictions, catalogue, config.format, empty=config.empty_prediction
     )
     keep = np.asarray([len(t) > 0 for t in preds.texts], dtype=bool)
+    if config.write_scores is not None:
+        _no_empty_for_export(preds, keep, "--predictions")
     if preds.format == "bigrec" and config.fusion != "first":
         print(
             f"note: --fusion {config.fusion} fuses every generated text; BIGRec grounds only "
@@ -318,34 +346,40 @@ def _check_predictions(config: EvaluateConfig, catalogue: Catalogue) -> _Checked
         if config.exclude_history
         else None
     )
-    weighting, reweight_info = None, None
-    sweep_inputs = None
+    weighting, valid_weighting, reweight_info = None, None, None
+    valid_inputs = None
     if config.reweight != "none":
         weighting, valid_weighting, reweight_info = _weightings(
             config, catalogue, preds.example_ids
         )
-        if config.gamma is None:
-            assert config.valid_predictions is not None  # checked above
-            vpreds = read_any_predictions(
-                config.valid_predictions, catalogue, config.format, empty=config.empty_prediction
+    sweep = config.reweight != "none" and config.gamma is None
+    export_valid = config.write_scores is not None and config.valid_predictions is not None
+    if sweep or export_valid:
+        assert config.valid_predictions is not None  # checked in _check_settings
+        vpreds = read_any_predictions(
+            config.valid_predictions, catalogue, config.format, empty=config.empty_prediction
+        )
+        if export_valid:
+            _no_empty_for_export(
+                vpreds, np.asarray([len(t) > 0 for t in vpreds.texts]), "--valid-predictions"
             )
-            if config.reweight == "scores":
-                valid_weighting = _score_weighting(
-                    config.valid_scores,
-                    vpreds.example_ids,
-                    catalogue,
-                    "--valid-scores",
-                    config.valid_examples,
-                )
-            valid_exclude = (
-                _history_exclusion(
-                    config.valid_examples, vpreds.example_ids, catalogue, "--valid-examples"
-                )
-                if config.exclude_history
-                else None
+        if config.reweight == "scores":
+            valid_weighting = _score_weighting(
+                config.valid_scores,
+                vpreds.example_ids,
+                catalogue,
+                "--valid-scores",
+                config.valid_examples,
             )
-            sweep_inputs = (vpreds, valid_weighting, valid_exclude)
-    return _Checked(config, preds, keep, exclude, weighting, reweight_info, sweep_inputs)
+        valid_exclude = (
+            _history_exclusion(
+                config.valid_examples, vpreds.example_ids, catalogue, "--valid-examples"
+            )
+            if config.exclude_history
+            else None
+        )
+        valid_inputs = (vpreds, valid_weighting, valid_exclude)
+    return _Checked(config, preds, keep, exclude, weighting, reweight_info, valid_inputs)
 
 
 def _grade(
@@ -357,27 +391,32 @@ def _grade(
 ) -> dict[str, Any]:
     """Ground, rank and write the outputs of one checked predictions file."""
     config, preds, keep, exclude = checked.config, checked.preds, checked.keep, checked.exclude
-    weighting, reweight_info, sweep_inputs = (
+    weighting, reweight_info, valid_inputs = (
         checked.weighting,
         checked.reweight_info,
-        checked.sweep_inputs,
+        checked.valid_inputs,
     )
     ks = parse_ks(config.ks)
     top_n = min(max(config.top_n, max(ks)), catalogue.n_groups)
+    export_n = min(config.scores_top_n, catalogue.n_groups) if config.write_scores else 0
     depth = max(config.fusion_depth, max(ks))
     gammas = [0.0]
     # The expensive part: embed the generated texts, rank.
     q = _queries(preds, keep, catalogue, embeddings, config, progress=True)
     space = ItemSpace(embeddings.vectors, catalogue.canonical, config.distance)
+    vq = None
+    if valid_inputs is not None:
+        vpreds, valid_weighting, valid_exclude = valid_inputs
+        vkeep = np.asarray([len(t) > 0 for t in vpreds.texts], dtype=bool)
+        vq = _queries(vpreds, vkeep, catalogue, embeddings, config, progress=False)
     if reweight_info is not None:
-        if sweep_inputs is None:
-            gamma = float(config.gamma)  # type: ignore[arg-type]
+        if config.gamma is not None:
+            gamma = float(config.gamma)
         else:
-            vpreds, valid_weighting, valid_exclude = sweep_inputs
-            vkeep = np.asarray([len(t) > 0 for t in vpreds.texts], dtype=bool)
+            assert valid_inputs is not None
             grid = GAMMA_GRIDS[config.gamma_grid]
             vranks, _ = _rank_kept(
-                _queries(vpreds, vkeep, catalogue, embeddings, config, progress=False),
+                vq,
                 vpreds,
                 vkeep,
                 catalogue.n_groups,
@@ -412,7 +451,7 @@ def _grade(
             space=space,
             fusion=config.fusion,
             depth=depth,
-            top_n=top_n,
+            top_n=max(top_n, export_n),
             weighting=weighting,
             gammas=gammas,
             chunk_elems=config.chunk_elems,
@@ -420,6 +459,52 @@ def _grade(
             progress=bar.update,
         )
     assert top is not None
+    if config.write_scores is not None:
+        export = {
+            "row": "evaluate",
+            "fusion": config.fusion,
+            "distance": config.distance,
+            "reweighting": None if reweight_info is None else reweight_info["source"],
+            "gamma": gammas[-1] if reweight_info is not None else None,
+            "predictions": str(config.predictions),
+        }
+        folder = Path(config.write_scores)
+        model = config.name or Path(config.out).resolve().name
+        if valid_inputs is not None:
+            vpreds, valid_weighting, valid_exclude = valid_inputs
+            _, vtop = _rank_kept(
+                vq,
+                vpreds,
+                vkeep,
+                catalogue.n_groups,
+                space=space,
+                fusion=config.fusion,
+                depth=depth,
+                top_n=export_n,
+                weighting=weighting if valid_weighting is None else valid_weighting,
+                gammas=[gammas[-1]],
+                chunk_elems=config.chunk_elems,
+                exclude=valid_exclude,
+            )
+            write_scores(
+                folder / "valid",
+                vpreds.example_ids,
+                vtop,
+                model=model,
+                items_sha256=catalogue.sha256,
+                exclude_history=config.exclude_history,
+                extra={**export, "predictions": str(config.valid_predictions)},
+            )
+        write_scores(
+            folder / "test",
+            preds.example_ids,
+            top[:, :export_n],
+            model=model,
+            items_sha256=catalogue.sha256,
+            exclude_history=config.exclude_history,
+            extra=export,
+        )
+    top = top[:, :top_n]
     all_texts = [t for ts in preds.texts for t in ts]
     n_valid = sum(catalogue.index.lookup(t) is not None for t in all_texts)
     exact_first = np.zeros(len(preds), dtype=bool)
@@ -538,8 +623,12 @@ def baseline_popularity(config: PopularityConfig, *, recent: bool) -> dict[str, 
     """Most popular items over the training split (items.parquet) or over its recent window."""
     started = time.time()
     ks = parse_ks(config.ks)
+    _check_export(config)
     catalogue = read_items(config.items)
     examples = subset_examples(read_examples(config.examples, catalogue.n_items), config.subset)
+    valid = None
+    if config.write_scores is not None and config.valid_examples is not None:
+        valid = read_examples(config.valid_examples, catalogue.n_items)
     if recent:
         counts, info = _recent_counts(
             config.train, catalogue.n_items, config.recent_fraction, config.recent_examples
@@ -551,13 +640,37 @@ def baseline_popularity(config: PopularityConfig, *, recent: bool) -> dict[str, 
         counts, info = catalogue.popularity, {"source": "popularity (items.parquet)"}
     space = ItemSpace(np.zeros((catalogue.n_items, 1), dtype=np.float32), catalogue.canonical)
     exclude = _histories_canonical(examples, catalogue) if config.exclude_history else None
+    top_n = min(max(config.top_n, max(ks)), catalogue.n_groups)
+    export_n = min(config.scores_top_n, catalogue.n_groups) if config.write_scores else 0
     ranks, top = Ranker(space).run_static(
         -counts.astype(np.float64),
         space.canonical[examples.targets],
-        top_n=min(max(config.top_n, max(ks)), catalogue.n_groups),
+        top_n=max(top_n, export_n),
         exclude=exclude,
     )
     name = "recent-popular" if recent else "most-popular"
+    if config.write_scores is not None:
+        model = config.name or Path(config.out).resolve().name
+        splits = [("test", examples, top)]
+        if valid is not None:
+            _, vtop = Ranker(space).run_static(
+                -counts.astype(np.float64),
+                space.canonical[valid.targets],
+                top_n=export_n,
+                exclude=_histories_canonical(valid, catalogue) if config.exclude_history else None,
+            )
+            splits.append(("valid", valid, vtop))
+        for split, split_examples, split_top in splits:
+            write_scores(
+                Path(config.write_scores) / split,
+                split_examples.example_ids,
+                split_top[:, :export_n],
+                model=model,
+                items_sha256=catalogue.sha256,
+                exclude_history=config.exclude_history,
+                extra={"row": f"baseline {name}", "examples": str(split_examples.path)},
+            )
+    top = top[:, :top_n]
     extra = {
         "source": {"examples": str(config.examples), "items": str(config.items)},
         "baseline": {"name": name, "exclude_history": config.exclude_history, **info},
@@ -607,6 +720,7 @@ def baseline_content(config: ContentConfig) -> dict[str, Any]:
     """No LLM: items nearest the last watched items, re-weighted by recent popularity (gamma on valid)."""
     started = time.time()
     ks = parse_ks(config.ks)
+    _check_export(config)
     catalogue = read_items(config.items)
     embeddings = read_item_embeddings(config.embeddings, catalogue)
     examples = subset_examples(read_examples(config.examples, catalogue.n_items), config.subset)
@@ -618,14 +732,16 @@ def baseline_content(config: ContentConfig) -> dict[str, Any]:
     fusion = "first" if config.aggregate == "mean" else config.aggregate
     ranker = Ranker(space, fusion=fusion, depth=max(50, max(ks)), chunk_elems=config.chunk_elems)
     reweight: dict[str, Any] = {"source": "recent-popularity", **info}
+    valid = None
+    if config.valid is not None:
+        valid = subset_examples(read_examples(config.valid, catalogue.n_items), config.valid_subset)
     if config.gamma is not None:
         gamma = float(config.gamma)
     else:
-        if config.valid is None:
+        if valid is None:
             raise InputError(
                 "the content baseline sweeps gamma on --valid valid.jsonl (or pass --gamma)"
             )
-        valid = subset_examples(read_examples(config.valid, catalogue.n_items), config.valid_subset)
         grid = GAMMA_GRIDS[config.gamma_grid]
         vranks, _ = ranker.run(
             content_queries(valid, embeddings, config.last_n, config.aggregate),
@@ -645,14 +761,42 @@ def baseline_content(config: ContentConfig) -> dict[str, Any]:
             }
         )
     reweight["gamma"] = gamma
+    top_n = min(max(config.top_n, max(ks)), catalogue.n_groups)
+    export_n = min(config.scores_top_n, catalogue.n_groups) if config.write_scores else 0
     ranks, top = ranker.run(
         content_queries(examples, embeddings, config.last_n, config.aggregate),
         space.canonical[examples.targets],
         weighting=weighting,
         gammas=[0.0, gamma],
-        top_n=min(max(config.top_n, max(ks)), catalogue.n_groups),
+        top_n=max(top_n, export_n),
         exclude=_histories_canonical(examples, catalogue) if config.exclude_history else None,
     )
+    assert top is not None
+    if config.write_scores is not None:
+        export = {"row": "baseline content", "gamma": gamma, "aggregate": config.aggregate}
+        model = config.name or Path(config.out).resolve().name
+        splits = [("test", examples, top)]
+        if valid is not None:
+            _, vtop = ranker.run(
+                content_queries(valid, embeddings, config.last_n, config.aggregate),
+                space.canonical[valid.targets],
+                weighting=weighting,
+                gammas=[gamma],
+                top_n=export_n,
+                exclude=_histories_canonical(valid, catalogue) if config.exclude_history else None,
+            )
+            splits.append(("valid", valid, vtop))
+        for split, split_examples, split_top in splits:
+            write_scores(
+                Path(config.write_scores) / split,
+                split_examples.example_ids,
+                split_top[:, :export_n],
+                model=model,
+                items_sha256=catalogue.sha256,
+                exclude_history=config.exclude_history,
+                extra={**export, "examples": str(split_examples.path)},
+            )
+    top = top[:, :top_n]
     extra = {
         "source": {
             "examples": str(config.examples),

@@ -96,6 +96,11 @@ def evaluate_folder(config: EvaluateConfig) -> list[dict[str, Any]]:
             "--name names one run; with a folder of results the rows are named by path"
         )
     config = _check_settings(config)
+    if config.write_scores is not None:
+        raise InputError(
+            "--write-scores takes one predictions file, not a folder: evaluate the file "
+            "whose ranking you want as scores on its own"
+        )
     folder, out = Path(config.predictions), Path(config.out)
     if out.resolve() == folder.resolve():
         raise InputError(f"--out {out}: is the folder of result files; write to another folder")

@@ -8,6 +8,7 @@ score below every listed item.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from llmrec_eval._io import atomic_write, write_json
 from llmrec_eval.readers import InputError, _fail
 
 SCORES_FILE = "scores.parquet"
@@ -116,12 +118,15 @@ def read_scores(
     *,
     examples_path: Path | None = None,
     items_sha256: str | None = None,
+    partial: bool = False,
 ) -> Scores:
     """Read and validate a score file (a `scores.parquet` or the folder holding one).
 
     `example_ids`: every example of the examples file the scores answer (`examples_path`, named in
-    errors), each of which must have at least one row. `items_sha256`: the catalogue's hash, checked
-    against `scores.meta.json` when that file is present beside the parquet.
+    errors), each of which must have at least one row, unless `partial`: then the file may score
+    only some of them, and the result holds those it scores (in `example_ids` order).
+    `items_sha256`: the catalogue's hash, checked against `scores.meta.json` when that file is
+    present beside the parquet.
     """
     path = scores_path(path)
     where = f"the examples file {examples_path}" if examples_path else "the examples"
@@ -189,7 +194,10 @@ def read_scores(
         )
     counts = np.bincount(rows, minlength=len(example_ids))
     missing = np.flatnonzero(counts == 0)
-    if missing.size:
+    if partial:
+        example_ids = [e for e, c in zip(example_ids, counts, strict=True) if c]
+        counts = counts[counts > 0]
+    elif missing.size:
         raise _fail(
             path,
             f"no scores for example_id {example_ids[missing[0]]!r} of {where} "
@@ -248,3 +256,57 @@ def _read_meta(path: Path, counts: np.ndarray, items_sha256: str | None) -> dict
             fld="items_sha256",
         )
     return meta
+
+
+def write_scores(
+    folder: Path,
+    example_ids: Sequence[str],
+    top: np.ndarray,
+    *,
+    model: str,
+    items_sha256: str | None,
+    exclude_history: bool,
+    values: np.ndarray | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Path:
+    """Write a ranking as a score file: `folder/scores.parquet`, then `folder/scores.meta.json`.
+
+    `top[i]`: example i's ranked item ids, best first (-1: an empty slot, skipped). The score of
+    each listed item is `values[i, j]` when given (higher = better, in ranking order), else its
+    negated 0-based position (0, -1, -2, ...): a grounded or fused ranking has no calibrated score,
+    only an order. Every example must list at least one item (the contract's rule). Each file is
+    written to a temporary file and renamed into place.
+    """
+    folder = Path(folder)
+    top = np.asarray(top, dtype=np.int64)
+    listed = top >= 0
+    counts = listed.sum(axis=1)
+    if (counts == 0).any():
+        eid = example_ids[int(np.argmax(counts == 0))]
+        raise InputError(
+            f"{folder}: example_id {eid!r} has no ranked item to write "
+            "(the scores contract needs at least one row per example)"
+        )
+    position = np.broadcast_to(np.arange(top.shape[1], dtype=np.float64), top.shape)
+    scores = -position if values is None else np.asarray(values, dtype=np.float64)
+    frame = pl.DataFrame(
+        {
+            "example_id": pl.Series(np.repeat(np.asarray(example_ids, dtype=object), counts)),
+            "item_id": pl.Series(top[listed], dtype=pl.Int64),
+            "score": pl.Series(scores[listed], dtype=pl.Float64),
+        },
+        schema={"example_id": pl.String, "item_id": pl.Int64, "score": pl.Float64},
+    )
+    meta = {
+        "schema_version": SCHEMA_VERSION,
+        "model": model,
+        "n_examples": len(example_ids),
+        "top_n": int(top.shape[1]),
+        "items_sha256": items_sha256,
+        "exclude_history": exclude_history,
+        "score": "negated 0-based position in the ranking" if values is None else "value",
+        **(extra or {}),
+    }
+    atomic_write(folder / SCORES_FILE, lambda tmp: frame.write_parquet(tmp))
+    write_json(folder / META_FILE, meta)
+    return folder / SCORES_FILE
