@@ -247,3 +247,29 @@ def test_repeated_texts_are_computed_once_with_the_same_result():
         Ranker(space).run(copies, targets, top_n=10),
     )
     assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+
+
+@pytest.mark.parametrize("fusion", ["interleave", "rrf"])
+def test_a_longer_top_list_does_not_change_the_fusion(fusion):
+    """--top-n / --scores-top-n beyond the fusion depth keep the ranks of a shorter list, and the
+    list's tail continues the ranking: the item at position p has rank p."""
+    rng = np.random.default_rng(11)
+    items = rng.normal(size=(120, 4)).astype(np.float32)
+    space = ItemSpace(items, np.arange(120))
+    q = QuerySet(
+        rng.normal(size=(4, 4)).astype(np.float32),
+        np.array([[0, 1], [2, 3]]),
+        np.array([-1, -1, -1, -1]),
+    )
+    targets = np.array([7, 99])
+    short = Ranker(space, fusion=fusion, depth=5).run(q, targets, top_n=5)
+    long = Ranker(space, fusion=fusion, depth=5).run(q, targets, top_n=60)
+    assert np.array_equal(short[0], long[0])
+    assert np.array_equal(long[1][:, :5], short[1])
+    deeper = Ranker(space, fusion=fusion, depth=60).run(q, targets, top_n=60)
+    assert not np.array_equal(deeper[1], long[1])  # the depth matters: the test can tell
+    for i in range(2):
+        for p in (0, 4, 5, 9, 10, 30, 59):
+            one = QuerySet(q.vectors, q.slots[i : i + 1], q.forced)
+            item = long[1][i, p]
+            assert Ranker(space, fusion=fusion, depth=5).run(one, np.array([item]))[0][0, 0] == p

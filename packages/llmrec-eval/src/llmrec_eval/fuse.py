@@ -342,6 +342,14 @@ def simplex_grid(n_sources: int, steps: int) -> list[tuple[float, ...]]:
     return [tuple(c / steps for c in comp) for comp in compositions(steps, n_sources)]
 
 
+def grid_steps(grid_step: float) -> int:
+    """1/grid_step, which must be an integer."""
+    steps = round(1 / grid_step) if grid_step > 0 else 0
+    if steps < 1 or not math.isclose(steps * grid_step, 1.0, rel_tol=1e-9):
+        raise InputError(f"--grid-step must be 1/integer (0.1, 0.05, 0.25, ...), got {grid_step}")
+    return steps
+
+
 def _normalised(w: np.ndarray) -> tuple[float, ...]:
     return tuple(round(float(x), 6) for x in w / w.sum())
 
@@ -362,9 +370,7 @@ def search_weights(
     each weight to the best of COORDINATE_LEVELS with the others fixed (strict improvements only)
     until a pass changes nothing; the best end point over the starts (ties: the earlier start).
     """
-    steps = round(1 / grid_step) if grid_step > 0 else 0
-    if steps < 1 or not math.isclose(steps * grid_step, 1.0, rel_tol=1e-9):
-        raise InputError(f"--grid-step must be 1/integer (0.1, 0.05, 0.25, ...), got {grid_step}")
+    steps = grid_steps(grid_step)
     n_grid = math.comb(steps + n_sources - 1, n_sources - 1)
     if method == "auto":
         method = "grid" if n_grid <= max_grid else "coordinate"
@@ -503,6 +509,9 @@ def fuse(config: FuseConfig) -> list[dict[str, Any]]:
     sources = parse_sources(config.source)
     names = [s.name for s in sources]
     ablations = parse_ablations(config.ablate, names)
+    grid_steps(config.grid_step)
+    if config.search not in ("auto", "grid", "coordinate"):
+        raise InputError(f"--search: expected auto, grid or coordinate, got {config.search!r}")
     if config.write_scores is not None and config.scores_top_n < 1:
         raise InputError(f"--scores-top-n must be at least 1, got {config.scores_top_n}")
     catalogue = read_items(config.items)
