@@ -8,9 +8,16 @@ __version__ = "0.1.0"
 
 from llmrec_eval._ranking import ItemSpace, QuerySet, Ranker, Weighting
 from llmrec_eval.compare import Comparison, Difference, compare, paired_bootstrap
-from llmrec_eval.config import ContentConfig, EvaluateConfig, PopularityConfig, ScoresConfig
+from llmrec_eval.config import (
+    ContentConfig,
+    EvaluateConfig,
+    FuseConfig,
+    PopularityConfig,
+    ScoresConfig,
+)
 from llmrec_eval.evaluate import baseline_content, baseline_popularity, evaluate
 from llmrec_eval.folder import evaluate_folder, find_result_files
+from llmrec_eval.fuse import fuse
 from llmrec_eval.grounding import build_queries, ground, rank
 from llmrec_eval.metrics import (
     bootstrap_ci,
@@ -33,7 +40,7 @@ from llmrec_eval.readers import (
 )
 from llmrec_eval.report import load_metrics, markdown_table, plot_metrics
 from llmrec_eval.score_baseline import baseline_scores
-from llmrec_eval.scores import Scores, read_scores
+from llmrec_eval.scores import Scores, read_scores, write_scores
 
 __all__ = [
     "Catalogue",
@@ -41,6 +48,7 @@ __all__ = [
     "ContentConfig",
     "Difference",
     "EvaluateConfig",
+    "FuseConfig",
     "InputError",
     "ItemEmbeddings",
     "ItemSpace",
@@ -62,6 +70,7 @@ __all__ = [
     "evaluate",
     "evaluate_folder",
     "find_result_files",
+    "fuse",
     "ground",
     "hit_rate_at_k",
     "load_metrics",
@@ -78,4 +87,5 @@ __all__ = [
     "read_items",
     "read_predictions",
     "read_scores",
+    "write_scores",
 ]

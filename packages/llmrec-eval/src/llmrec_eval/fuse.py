@@ -24,7 +24,7 @@ import numpy as np
 from llmrec_eval._errors import InputError
 from llmrec_eval._ranking import ItemSpace, Ranker
 from llmrec_eval.config import FuseConfig, parse_ks
-from llmrec_eval.evaluate import _histories_canonical, _metric, _write_outputs
+from llmrec_eval.evaluate import _check_export, _histories_canonical, _metric, _write_outputs
 from llmrec_eval.metrics import metrics_from_ranks
 from llmrec_eval.readers import Catalogue, Examples, read_examples, read_items, subset_examples
 from llmrec_eval.scores import Scores, read_scores, scores_path, write_scores
@@ -512,8 +512,7 @@ def fuse(config: FuseConfig) -> list[dict[str, Any]]:
     grid_steps(config.grid_step)
     if config.search not in ("auto", "grid", "coordinate"):
         raise InputError(f"--search: expected auto, grid or coordinate, got {config.search!r}")
-    if config.write_scores is not None and config.scores_top_n < 1:
-        raise InputError(f"--scores-top-n must be at least 1, got {config.scores_top_n}")
+    _check_export(config)
     catalogue = read_items(config.items)
     # every input is read and checked before any search
     valid = _read_split(sources, "valid", config.valid_examples, config.valid_subset, catalogue)
