@@ -509,3 +509,31 @@ def test_write_scores_with_an_empty_prediction_fails_before_any_work(run):
     assert res.exit_code == 2, res.output
     assert "example_id 'test-000002' (--predictions) has no generated text" in res.output
     assert not (tmp / "e").exists() and not (tmp / "s").exists()
+
+
+def test_an_example_left_with_no_listed_item_ranks_like_the_engine(tmp_path):
+    """History exclusion or zero weights can leave an example (here the first and the last) with no
+    listed item: everything is then ordered by canonical id, as the engine does."""
+    rng = np.random.default_rng(3)
+    items, _, _ = _catalogue(tmp_path, 12, rng, duplicates=3)
+    rows = [
+        {"example_id": "v0", "history_item_ids": [1, 2], "target_item_id": 5},
+        {"example_id": "v1", "history_item_ids": [0], "target_item_id": 4},
+        {"example_id": "v2", "history_item_ids": [7, 8], "target_item_id": 9},
+    ]
+    path = write_jsonl(tmp_path / "v.jsonl", rows)
+    catalogue, examples = read_items(items), read_examples(path, 12)
+    # source 0 lists only history items for v0 and v2; source 1 lists items for v1 only
+    a = [("v0", 1, 2.0), ("v0", 2, 1.0), ("v1", 3, 1.0), ("v2", 7, 1.0), ("v2", 8, 0.5)]
+    b = [("v0", 1, 1.0), ("v1", 4, 3.0), ("v1", 6, 1.0), ("v2", 8, 1.0)]
+    sources = [_scores_object(s, examples.example_ids, 12) for s in (a, b)]
+    gains = [source_gains(s, "rank", top_n=3) for s in sources]
+    config = FuseConfig(
+        source=[], examples=path, valid_examples=path, items=items, out=tmp_path / "o"
+    )
+    for exclude in (False, True):
+        cands = build_candidates(sources, gains, examples, catalogue, exclude_history=exclude)
+        for w in ((1.0, 0.0), (0.0, 1.0), (0.5, 0.5)):
+            w = np.asarray(w)
+            engine, _ = _rank(cands, w, catalogue, config, 5)
+            assert np.array_equal(cands.ranks(w), engine), (exclude, w)
