@@ -246,7 +246,14 @@ def test_fuse_cli_writes_rows_that_table_and_compare_read(run):
     out = run["tmp"] / "eval" / "fusion"
     res = runner.invoke(
         app,
-        _fuse_args(run, out, "good", "noise", "pop", extra=["--ablate", "lucky=good"])
+        _fuse_args(
+            run,
+            out,
+            "good",
+            "noise",
+            "pop",
+            extra=["--ablate", "lucky=good", "--normalise-source", "noise=zscore"],
+        )
         + ["--write-scores", str(run["tmp"] / "scores" / "fusion")],
     )
     assert res.exit_code == 0, res.output
@@ -255,6 +262,7 @@ def test_fuse_cli_writes_rows_that_table_and_compare_read(run):
     weights = metrics["fusion"]["weights"]
     assert weights["good"] > 0 and abs(sum(weights.values()) - 1) < 1e-9
     assert metrics["fusion"]["search"] == "grid" and metrics["fusion"]["evaluations"] == 66
+    assert metrics["fusion"]["normalise"] == {"good": "rank", "noise": "zscore", "pop": "rank"}
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["fusion"]["weights"] == weights and len(manifest["fusion"]["trace"]) == 66
     # the source that ranks the target in its top 4 everywhere: HR@5 = 1 on test
@@ -369,6 +377,7 @@ def test_an_ablation_row_is_tuned_again(run):
         ("spec", r"--source 'pop': expected NAME=DIR or NAME=VALID,TEST"),
         ("step", r"--grid-step must be 1/integer"),
         ("all", r"--ablate 'everything=noise,pop': drops every source"),
+        ("norm", r"--normalise-source 'llm=zscore': expected NAME=METHOD with NAME a --source name \(noise, pop\)"),
     ],
 )  # fmt: skip
 def test_bad_fuse_inputs_exit_2_and_write_nothing(run, change, message):
@@ -393,6 +402,8 @@ def test_bad_fuse_inputs_exit_2_and_write_nothing(run, change, message):
         extra = ["--grid-step", "0.3"]
     elif change == "all":
         extra = ["--ablate", "everything=noise,pop"]
+    elif change == "norm":
+        extra = ["--normalise-source", "llm=zscore"]
     out = tmp / "eval" / "bad"
     res = runner.invoke(app, _fuse_args(run, out, *sources, extra=extra))
     assert res.exit_code == 2, res.output

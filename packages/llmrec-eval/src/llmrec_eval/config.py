@@ -475,6 +475,12 @@ class FuseConfig(ExportOptions, MetricsOptions):
             "'zscore' (s - mean)/std minus the lowest listed z. Unlisted items get 0, the floor."
         ),
     )
+    normalise_source: list[str] | None = field(
+        default=None,
+        metadata=_help(
+            "NAME=METHOD: this source normalised by METHOD instead of --normalise; repeat."
+        ),
+    )
     rrf_k: int = field(default=60, metadata=_help("--normalise rrf: the constant k."))
     search: Literal["auto", "grid", "coordinate"] = field(
         default="auto",

@@ -96,6 +96,24 @@ def parse_ablations(specs: list[str] | None, names: list[str]) -> list[tuple[str
     return out
 
 
+def parse_normalisations(default: str, specs: list[str] | None, names: list[str]) -> dict[str, str]:
+    """Each source's normalisation: `default`, or `NAME=METHOD` from --normalise-source."""
+    if default not in NORMALISATIONS:
+        raise InputError(
+            f"--normalise: expected one of {', '.join(NORMALISATIONS)}, got {default!r}"
+        )
+    methods = dict.fromkeys(names, default)
+    for spec in specs or []:
+        name, sep, method = spec.partition("=")
+        if not sep or name not in names or method not in NORMALISATIONS:
+            raise InputError(
+                f"--normalise-source {spec!r}: expected NAME=METHOD with NAME a --source name "
+                f"({', '.join(names)}) and METHOD one of {', '.join(NORMALISATIONS)}"
+            )
+        methods[name] = method
+    return methods
+
+
 def read_split_scores(
     sources: list[Source],
     split: str,
@@ -445,11 +463,17 @@ def _read_split(
 
 
 def _candidates(
-    split: _Split, idx: list[int], config: FuseConfig, top_ns: list[int], catalogue: Catalogue
+    split: _Split,
+    idx: list[int],
+    config: FuseConfig,
+    top_ns: list[int],
+    catalogue: Catalogue,
+    methods: list[str] | None = None,
 ) -> Candidates:
     chosen = [split.scores[i] for i in idx]
+    methods = methods or [config.normalise] * len(split.scores)
     gains = [
-        source_gains(s, config.normalise, top_n=top_ns[i], rrf_k=config.rrf_k)
+        source_gains(s, methods[i], top_n=top_ns[i], rrf_k=config.rrf_k)
         for s, i in zip(chosen, idx, strict=True)
     ]
     return build_candidates(
@@ -509,6 +533,8 @@ def fuse(config: FuseConfig) -> list[dict[str, Any]]:
     sources = parse_sources(config.source)
     names = [s.name for s in sources]
     ablations = parse_ablations(config.ablate, names)
+    normalise = parse_normalisations(config.normalise, config.normalise_source, names)
+    methods = [normalise[n] for n in names]
     grid_steps(config.grid_step)
     if config.search not in ("auto", "grid", "coordinate"):
         raise InputError(f"--search: expected auto, grid or coordinate, got {config.search!r}")
@@ -534,7 +560,7 @@ def fuse(config: FuseConfig) -> list[dict[str, Any]]:
     for group, idx in rows:
         row_started = time.time() if group is not None else started
         used = [names[i] for i in idx]
-        vc = _candidates(valid, idx, config, top_ns, catalogue)
+        vc = _candidates(valid, idx, config, top_ns, catalogue, methods)
         weights, best, method, trace = search_weights(
             lambda w, vc=vc: metric_fn(vc.ranks(w), metric_k),
             len(idx),
@@ -545,7 +571,7 @@ def fuse(config: FuseConfig) -> list[dict[str, Any]]:
         vranks, vtop = _rank(vc, weights, catalogue, config, export_n)
         if not np.array_equal(vranks, vc.ranks(weights)):  # the search's shortcut must agree
             raise RuntimeError("fuse: the search's target ranks differ from the ranking engine's")
-        tc = _candidates(test, idx, config, top_ns, catalogue)
+        tc = _candidates(test, idx, config, top_ns, catalogue, methods)
         ranks, top = _rank(tc, weights, catalogue, config, max(top_n, export_n))
         assert top is not None
         chosen = {n: float(w) for n, w in zip(used, weights, strict=True)}
@@ -556,8 +582,8 @@ def fuse(config: FuseConfig) -> list[dict[str, Any]]:
             },
             "without": None if group is None else dict(ablations)[group],
             "ablation": group,
-            "normalise": config.normalise,
-            "rrf_k": config.rrf_k if config.normalise == "rrf" else None,
+            "normalise": {names[i]: methods[i] for i in idx},
+            "rrf_k": config.rrf_k if "rrf" in (methods[i] for i in idx) else None,
             "rank_scale_n": {names[i]: top_ns[i] for i in idx},
             "weights": chosen,
             "search": method,
@@ -578,7 +604,7 @@ def fuse(config: FuseConfig) -> list[dict[str, Any]]:
         )
         if group is None and config.write_scores is not None:
             folder = Path(config.write_scores)
-            info = {"row": "fuse", "weights": chosen, "normalise": config.normalise}
+            info = {"row": "fuse", "weights": chosen, "normalise": fusion["normalise"]}
             _fused_scores(folder / "valid", vc, weights, vtop, catalogue, row_config, info)
             _fused_scores(
                 folder / "test", tc, weights, top[:, :export_n], catalogue, row_config, info
