@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from llmrec_eval._errors import InputError
 from llmrec_eval._ranking import ItemSpace, Ranker
@@ -379,6 +380,7 @@ def search_weights(
     method: str = "auto",
     grid_step: float = 0.1,
     max_grid: int = 2000,
+    desc: str = "weight search",
 ) -> tuple[np.ndarray, float, str, list[dict[str, Any]]]:
     """The weights (summing to 1) that maximise `objective` (the validation metric), the best value,
     the method used and the trace of every evaluation ({"weights": [...], "value": x}).
@@ -394,17 +396,27 @@ def search_weights(
         method = "grid" if n_grid <= max_grid else "coordinate"
     trace: list[dict[str, Any]] = []
     cache: dict[tuple[float, ...], float] = {}
+    bar = tqdm(total=n_grid if method == "grid" else None, desc=desc, unit="weights", disable=None)
 
     def value(w: np.ndarray) -> float:
         key = _normalised(w)
         if key not in cache:
             cache[key] = float(objective(np.asarray(key)))
             trace.append({"weights": list(key), "value": cache[key]})
+            bar.update(1)
         return cache[key]
 
+    with bar:
+        weights, best, method = _search(value, n_sources, method, steps)
+    return weights, best, method, trace
+
+
+def _search(
+    value: Callable[[np.ndarray], float], n_sources: int, method: str, steps: int
+) -> tuple[np.ndarray, float, str]:
     if n_sources == 1:
         w = np.ones(1)
-        return w, value(w), "single source", trace
+        return w, value(w), "single source"
     if method == "grid":
         best_w, best = None, -np.inf
         for point in simplex_grid(n_sources, steps):
@@ -412,7 +424,7 @@ def search_weights(
             if v > best:
                 best_w, best = np.asarray(point), v
         assert best_w is not None
-        return best_w, best, "grid", trace
+        return best_w, best, "grid"
     if method != "coordinate":
         raise InputError(f"--search: expected auto, grid or coordinate, got {method!r}")
     starts = [np.ones(n_sources)] + [np.eye(n_sources)[i] for i in range(n_sources)]
@@ -435,7 +447,7 @@ def search_weights(
         if current > best:
             best_w, best = w / w.sum(), current
     assert best_w is not None
-    return np.asarray(_normalised(best_w)), best, "coordinate", trace
+    return np.asarray(_normalised(best_w)), best, "coordinate"
 
 
 # --------------------------------------------------------------------------- the command
@@ -567,6 +579,7 @@ def fuse(config: FuseConfig) -> list[dict[str, Any]]:
             method=config.search,
             grid_step=config.grid_step,
             max_grid=config.max_grid,
+            desc="weight search" if group is None else f"weight search without {group}",
         )
         vranks, vtop = _rank(vc, weights, catalogue, config, export_n)
         if not np.array_equal(vranks, vc.ranks(weights)):  # the search's shortcut must agree
