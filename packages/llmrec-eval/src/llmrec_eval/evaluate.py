@@ -303,6 +303,14 @@ def _check_export(config: Any) -> None:
             )
 
 
+def _note_test_only(folder: Path, flag: str) -> None:
+    print(
+        f"note: --write-scores without {flag} writes only {Path(folder) / 'test'}/ "
+        "(fuse reads valid/ too)",
+        file=sys.stderr,
+    )
+
+
 def _no_empty_for_export(preds: Predictions, keep: np.ndarray, flag: str) -> None:
     """--write-scores needs a ranked item for every example: fail before any model is loaded."""
     if not keep.all():
@@ -470,7 +478,9 @@ def _grade(
         }
         folder = Path(config.write_scores)
         model = config.name or Path(config.out).resolve().name
-        if valid_inputs is not None:
+        if valid_inputs is None:
+            _note_test_only(folder, "--valid-predictions")
+        else:
             vpreds, valid_weighting, valid_exclude = valid_inputs
             _, vtop = _rank_kept(
                 vq,
@@ -652,7 +662,9 @@ def baseline_popularity(config: PopularityConfig, *, recent: bool) -> dict[str, 
     if config.write_scores is not None:
         model = config.name or Path(config.out).resolve().name
         splits = [("test", examples, top)]
-        if valid is not None:
+        if valid is None:
+            _note_test_only(Path(config.write_scores), "--valid-examples")
+        else:
             _, vtop = Ranker(space).run_static(
                 -counts.astype(np.float64),
                 space.canonical[valid.targets],
@@ -776,7 +788,9 @@ def baseline_content(config: ContentConfig) -> dict[str, Any]:
         export = {"row": "baseline content", "gamma": gamma, "aggregate": config.aggregate}
         model = config.name or Path(config.out).resolve().name
         splits = [("test", examples, top)]
-        if valid is not None:
+        if valid is None:
+            _note_test_only(Path(config.write_scores), "--valid")
+        else:
             _, vtop = ranker.run(
                 content_queries(valid, embeddings, config.last_n, config.aggregate),
                 space.canonical[valid.targets],
