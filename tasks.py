@@ -15,6 +15,7 @@ import contextlib
 import copy
 import fcntl
 import hashlib
+import itertools
 import json
 import os
 import platform
@@ -59,6 +60,8 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
         # llmrec-train recommend: defaults are the README's settings (early stopping on valid).
         "sasrec": {"seed": 0, "threads": 2, "top_n": 200},
         "transition": {"top_n": 200},
+        # llmrec-eval fuse: rank-normalised sources, simplex grid searched on valid NDCG@10.
+        "fuse": {"bootstrap": 1000},
     },
     # End-to-end checks (tests, CI): every stage runs, nothing is learned. About 3 minutes on movie-small
     # on a 2-core CPU (192 s measured; embed 35 s, train 24 s, each generate/evaluate ~17 s, mostly
@@ -76,6 +79,7 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
         "evaluate": {"reweight": "recent", "exclude_history": True, "bootstrap": 50},
         "sasrec": {"seed": 0, "dim": 16, "blocks": 1, "max_epochs": 1, "top_n": 50},
         "transition": {"top_n": 50},
+        "fuse": {"bootstrap": 50, "grid_step": 0.25},
     },
     "paper": {
         "data": {"valid_sample": 5000, "test_sample": 5000, "seed": 42},
@@ -100,6 +104,7 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
         "evaluate": {"reweight": "popularity", "gamma_grid": "bigrec", "fusion": "first"},
         "sasrec": {"seed": 0, "top_n": 200},
         "transition": {"top_n": 200},
+        "fuse": {"bootstrap": 1000},
     },
 }
 # `cpu-2k`: `cpu` with 2,000 test and 1,000 valid examples, enough to tell rows apart (HR@10's 95%
@@ -459,15 +464,31 @@ def _stages(
             inputs.append(adapter / "llmrec_train.json")  # the prompt template generation reuses
         return f"generate-{out}", argv, inputs, [preds / out / "predictions.jsonl"], None
 
-    def score(name: str, argv: list[str], inputs: list[Path], stage: str = "evaluate"):
+    sources = folder / "scores"  # rows' rankings as score files (docs/contracts.md), for `fuse`
+
+    def score(
+        name: str,
+        argv: list[str],
+        inputs: list[Path],
+        stage: str = "evaluate",
+        exports: list[str] = (),
+    ):
         out = ev / name
+        # ablation rows of a fusion land beside it (`OUT-without-GROUP`)
+        extra = [ev / f"{name}-without-{group}" / "metrics.json" for group in ablations(argv)]
         return (
             f"{stage}-{name}",
             [*argv, "--out", str(out), "--name", name],
             inputs,
-            [out / "metrics.json"],
+            [out / "metrics.json", *extra]
+            + [
+                sources / e / s / f for e in exports for s in ("valid", "test") for f in SCORE_FILES
+            ],
             None,
         )
+
+    def ablations(argv: list[str]) -> list[str]:
+        return [v.partition("=")[0] for k, v in itertools.pairwise(argv) if k == "--ablate"]
 
     llm_eval = ["llmrec-eval", "evaluate", *eval_common, "--examples", str(test)]
     # Popularity baselines skip the user's own history when the LLM runs do (the content
@@ -486,6 +507,9 @@ def _stages(
         return f"recommend-{model}", argv, [train, valid, test, items], outputs, None
 
     raw = {k: v for k, v in evaluate.items() if k not in ("reweight", "gamma_grid")}
+    llm_sources = ("llm-lora",)
+    fused = [(n, rec / n) for n in ("sasrec", "transition")]
+    fused += [(n, sources / n) for n in ("content", "recent-popular", *llm_sources)]
     base_inputs = [items, emb, train, test]
     return [
         (
@@ -514,10 +538,15 @@ def _stages(
         generate(test, "test-base", lora=False),
         recommend("sasrec"),
         recommend("transition"),
+        # The raw LLM row also hands its ranking (valid and test) to the fusion as a score source.
         score(
             "llm-lora",
-            [*llm_eval, "--predictions", str(preds / "test-lora/predictions.jsonl"), *_flags(raw)],
-            [*base_inputs, preds / "test-lora/predictions.jsonl"],
+            [*llm_eval, "--predictions", str(preds / "test-lora/predictions.jsonl"), *_flags(raw)]
+            + ["--valid-predictions", str(preds / "valid-lora/predictions.jsonl")]
+            + ["--valid-examples", str(valid), "--write-scores", str(sources / "llm-lora")],
+            [*base_inputs, preds / "test-lora/predictions.jsonl"]
+            + [preds / "valid-lora/predictions.jsonl", valid],
+            exports=["llm-lora"],
         ),
         score(
             f"llm-lora+{evaluate.get('reweight', 'none')}",
@@ -542,9 +571,11 @@ def _stages(
         score(
             "recent-popular",
             ["llmrec-eval", "baseline", "recent-popular", "--examples", str(test)]
-            + ["--items", str(items), "--train", str(train), *pop_flags],
-            [test, items, train],
+            + ["--items", str(items), "--train", str(train), *pop_flags]
+            + ["--valid-examples", str(valid), "--write-scores", str(sources / "recent-popular")],
+            [test, valid, items, train],
             "baseline",
+            exports=["recent-popular"],
         ),
         *(
             score(
@@ -580,9 +611,23 @@ def _stages(
         score(
             "content",
             ["llmrec-eval", "baseline", "content", "--examples", str(test), *eval_common]
-            + ["--valid", str(valid)],
+            + ["--valid", str(valid), "--write-scores", str(sources / "content")],
             [test, valid, items, emb, train],
             "baseline",
+            exports=["content"],
+        ),
+        # Every source at once, weights chosen on valid; ablation rows re-tuned without the LLM's
+        # sources and without the collaborative ones (llmrec-eval README, "Fusion").
+        score(
+            "fusion",
+            ["llmrec-eval", "fuse", *(a for n, d in fused for a in ("--source", f"{n}={d}"))]
+            + ["--examples", str(test), "--valid-examples", str(valid), "--items", str(items)]
+            + pop_flags
+            + ["--ablate", "llm=" + ",".join(n for n, _ in fused if n in llm_sources)]
+            + ["--ablate", "collab=sasrec,transition", *_flags(config.get("fuse", {}))],
+            [valid, test, items]
+            + [d / s / f for _, d in fused for s in ("valid", "test") for f in SCORE_FILES],
+            "fuse",
         ),
     ]
 
@@ -652,19 +697,47 @@ recommend = _stage_task(
 )
 baselines = _stage_task("baselines", "Score the no-LLM baselines.", ("baseline",))
 evaluate = _stage_task(
-    "evaluate", "Ground and score LLM outputs and baselines.", ("evaluate", "baseline")
+    "evaluate",
+    "Ground and score LLM outputs and baselines; fuse them.",
+    ("evaluate", "baseline", "fuse"),
 )
 
 
 # Rows of the results table, LLM runs first; names as the evaluate/baseline stages write them.
 def _result_folders(folder: Path) -> list[Path]:
-    order = ["llm-lora+", "llm-lora", "llm-base", "sasrec", "transition", "content"]
+    order = ["fusion", "llm-lora+", "llm-lora", "llm-base", "sasrec", "transition", "content"]
     order += ["recent-popular", "most-popular"]
 
     def rank(p: Path) -> tuple[int, str]:
         return next((i for i, o in enumerate(order) if p.name.startswith(o)), len(order)), p.name
 
     return sorted((p.parent for p in (folder / "eval").glob("*/metrics.json")), key=rank)
+
+
+def _comparison_pairs(ev: Path) -> list[tuple[str, Path, Path]]:
+    """The questions the results table is read for, as (label, row A, row B) pairs of eval folders
+    that exist: does the LLM add to the fusion, does LoRA help, is the best LLM row ahead of the
+    strongest no-LLM models?"""
+    have = {p.parent.name: p.parent for p in ev.glob("*/metrics.json")}
+
+    def ndcg10(name: str) -> float:
+        return json.loads((have[name] / "metrics.json").read_text())["metrics"].get("ndcg@10", 0.0)
+
+    llm_rows = [n for n in have if n.startswith(("llm-", "rank-")) or n == "fusion"]
+    best_llm = max(llm_rows, key=ndcg10, default=None)
+    wanted = [
+        ("fusion - fusion without the LLM", "fusion", "fusion-without-llm"),
+        ("fusion - fusion without SASRec and transitions", "fusion", "fusion-without-collab"),
+        ("LLM + SASRec (BIGRec) - SASRec", "llm-lora+sasrec", "sasrec"),
+        ("LLM LoRA on - LoRA off", "llm-lora", "llm-base"),
+        ("LLM ranker LoRA on - LoRA off", "rank-lora", "rank-base"),
+    ]
+    if best_llm is not None:
+        wanted += [
+            (f"best LLM row ({best_llm}) - {other}", best_llm, other)
+            for other in ("sasrec", "content")
+        ]
+    return [(label, have[a], have[b]) for label, a, b in wanted if a in have and b in have]
 
 
 def _write_report(c: Context, dataset: str, folder: Path) -> Path:
@@ -698,6 +771,15 @@ def _write_report(c: Context, dataset: str, folder: Path) -> Path:
         ),
         hide=True,
     )
+    pairs = _comparison_pairs(folder / "eval")
+    if pairs:
+        c.run(
+            shlex.join(
+                ["llmrec-eval", "compare-pairs", "--out", str(folder / "comparisons.md")]
+                + [a for label, x, y in pairs for a in ("--pair", f"{label}={x},{y}")]
+            ),
+            hide=True,
+        )
     manifest = json.loads((folder / "manifest.json").read_text())
     stages = manifest.get("stages", {})
     lines = [
@@ -716,6 +798,8 @@ def _write_report(c: Context, dataset: str, folder: Path) -> Path:
         "![NDCG@K and HR@K](metrics.png)",
         "",
     ]
+    if pairs:
+        lines += ["## Paired comparisons", "", (folder / "comparisons.md").read_text()]
     if (folder / "adapter" / "loss.png").exists():
         lines += ["## Training", "", "![training and validation loss](adapter/loss.png)", ""]
     lines += [

@@ -117,10 +117,26 @@ def test_pipeline_resumes_after_interruption_and_then_skips(env: dict[str, str])
     results = (folder / "results.md").read_text()
     for name in ("llm-lora", "llm-base", "most-popular", "recent-popular", "content"):
         assert f"| {name}" in results, results
+    # the fusion of every source, and its ablations re-tuned on valid, are rows too
+    for name in ("fusion", "fusion-without-llm", "fusion-without-collab"):
+        assert f"| {name} " in results, results
+    fusion = json.loads((folder / "eval" / "fusion" / "metrics.json").read_text())["fusion"]
+    assert set(fusion["weights"]) == {
+        "sasrec",
+        "transition",
+        "content",
+        "recent-popular",
+        "llm-lora",
+    }
     metrics = json.loads((folder / "eval" / "llm-lora" / "metrics.json").read_text())
     assert metrics["n_examples"] == 6
     report = (folder / "report.md").read_text()
     assert "## Results" in report and "## Samples" in report and (folder / "metrics.png").exists()
+    # the questions the table is read for, each answered from its paired interval
+    assert "## Paired comparisons" in report and "| fusion - fusion without the LLM | 6 |" in report
+    assert "- LLM LoRA on and LLM LoRA off cannot be told apart" in report or (
+        "- LLM LoRA on is significantly" in report
+    )
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["config"]["train"]["epochs"] == 1
     assert {"data", "embed", "train", "generate-test-lora"} <= set(manifest["stages"])

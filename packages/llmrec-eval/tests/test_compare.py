@@ -213,3 +213,29 @@ def test_table_without_ranks_files_still_marks_the_best_row(tmp_path):
     text = _table(b / "metrics.json", a)
     assert "| a **(best)** |" in text and "ranks file not found" in text
     assert "(the only row with this metric)" in _table(a)
+
+
+def test_compare_pairs_reads_each_pair_from_its_interval(tmp_path):
+    good = _row(tmp_path / "good", IDS, [0] * 100 + [40] * 100)  # half the targets first
+    bad = _row(tmp_path / "bad", IDS, [40] * 200)  # never in the top 10
+    same = _row(tmp_path / "same", IDS, [0] * 100 + [40] * 100, name="same")
+    out = tmp_path / "pairs.md"
+    res = runner.invoke(
+        app,
+        ["compare-pairs", "--pair", f"{good},{bad}", "--pair", f"twin - good={same},{good}"]
+        + ["--pair", f"{bad},{good}", "--bootstrap", "200", "--out", str(out)],
+    )
+    assert res.exit_code == 0, res.output
+    text = out.read_text()
+    assert res.output == text
+    assert "| good - bad | 200 | **+0.5000** |" in text
+    assert "| twin - good | 200 | +0.0000 | +0.0000 to +0.0000 |" in text
+    assert "- good is significantly ahead of bad on NDCG@10 (+0.5000" in text
+    assert "- twin and good cannot be told apart on NDCG@10" in text
+    assert "- bad is significantly behind good on NDCG@10 (-0.5000" in text
+
+
+def test_compare_pairs_bad_pair(tmp_path):
+    a = _row(tmp_path / "a", IDS, [0] * 200)
+    res = runner.invoke(app, ["compare-pairs", "--pair", str(a)])
+    assert res.exit_code == 2 and "expected A,B or LABEL=A,B" in res.output

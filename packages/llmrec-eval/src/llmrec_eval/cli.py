@@ -13,6 +13,7 @@ from llmrec_eval._errors import InputError
 from llmrec_eval.config import (
     CatalogueConfig,
     CompareConfig,
+    ComparePairsConfig,
     ContentConfig,
     EvaluateConfig,
     FuseConfig,
@@ -155,6 +156,29 @@ def _compare(config: CompareConfig, a: Path, b: Path) -> None:
     typer.echo(text, nl=False)
 
 
+def _compare_pairs(config: ComparePairsConfig) -> None:
+    from llmrec_eval._io import write_text
+    from llmrec_eval.compare import compare, pairs_markdown
+    from llmrec_eval.readers import InputError
+
+    metrics = [m.strip().lower() for m in config.metric.split(",") if m.strip()]
+    ks = sorted({int(m.partition("@")[2]) for m in metrics if m.partition("@")[2].isdigit()})
+    comparisons = []
+    for item in config.pair:
+        label, _, paths = item.rpartition("=") if "=" in item else ("", "", item)
+        a, comma, b = paths.partition(",")
+        if not comma or not a or not b:
+            raise InputError(f"--pair {item!r}: expected A,B or LABEL=A,B (two eval folders)")
+        cmp = compare(
+            Path(a), Path(b), ks=ks, metrics=metrics, n_resamples=config.bootstrap, seed=config.seed
+        )
+        comparisons.append((label or f"{cmp.a} - {cmp.b}", cmp))
+    text = pairs_markdown(comparisons, metrics)
+    if config.out is not None:
+        write_text(config.out, text)
+    typer.echo(text, nl=False)
+
+
 def _plot(config: ReportConfig, metrics_files: list[Path]) -> None:
     from llmrec_eval.report import load_metrics, plot_metrics
 
@@ -259,6 +283,14 @@ add_command(
         for name in ("a", "b")
     ],
     help="Row A minus row B on the same examples: NDCG@K, HR@K, paired bootstrap 95% intervals.",
+)
+add_command(
+    app,
+    "compare-pairs",
+    ComparePairsConfig,
+    _compare_pairs,
+    help="Several pairs of rows in one table (A minus B, paired bootstrap 95% intervals), each "
+    "read in one sentence: ahead, behind, or not distinguishable.",
 )
 add_command(
     app,

@@ -244,6 +244,52 @@ def compare(
     )
 
 
+def pairs_markdown(
+    comparisons: Sequence[tuple[str, Comparison]], metrics: Sequence[str], digits: int = 4
+) -> str:
+    """Several paired comparisons in one table (one row per pair), then one sentence per pair that
+    says, from its interval, whether A is ahead of B, behind it, or not distinguishable."""
+    if not comparisons:
+        return ""
+    first = comparisons[0][1]
+    head = " | ".join(f"{_label(m)} | 95% interval" for m in metrics)
+    lines = [
+        f"| A minus B | n | {head} |",
+        "|---|---:|" + "---:|---|" * len(metrics),
+    ]
+    for label, cmp in comparisons:
+        cells = []
+        for m in metrics:
+            d = cmp[m]
+            mark = "**" if d.excludes_zero else ""
+            cells.append(
+                f"{mark}{d.diff:+.{digits}f}{mark} | {d.ci[0]:+.{digits}f} to {d.ci[1]:+.{digits}f}"
+            )
+        lines.append(f"| {label} | {cmp.n_examples} | {' | '.join(cells)} |")
+    lines += [
+        "",
+        f"Paired bootstrap over examples ({first.n_resamples} resamples, seed {first.seed}); "
+        "bold: the 95% interval excludes 0.",
+        "",
+    ]
+    for label, cmp in comparisons:
+        lines.append(f"- {difference_sentence(label, cmp[metrics[0]], digits)}")
+    return "\n".join(lines) + "\n"
+
+
+def difference_sentence(label: str, d: Difference, digits: int = 4) -> str:
+    """`label` (A minus B) read from its interval: ahead, behind, or not distinguishable."""
+    a, _, b = label.partition(" - ")
+    interval = f"{d.diff:+.{digits}f}, 95% interval {d.ci[0]:+.{digits}f} to {d.ci[1]:+.{digits}f}"
+    if d.ci[0] > 0:
+        verdict = f"{a} is significantly ahead of {b} on {_label(d.metric)}"
+    elif d.ci[1] < 0:
+        verdict = f"{a} is significantly behind {b} on {_label(d.metric)}"
+    else:
+        verdict = f"{a} and {b} cannot be told apart on {_label(d.metric)}"
+    return f"{verdict} ({interval})."
+
+
 # --------------------------------------------------------------------------- best row of a table
 
 

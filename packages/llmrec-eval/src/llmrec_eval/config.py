@@ -552,6 +552,27 @@ class CompareConfig:
 
 
 @dataclass
+class ComparePairsConfig:
+    """`llmrec-eval compare-pairs`."""
+
+    pair: list[str] = field(
+        metadata=_help(
+            "A pair of eval folders, A,B (row A minus row B); repeat for each pair. "
+            "Optionally LABEL=A,B to name it in the table."
+        )
+    )
+    metric: str = field(
+        default="ndcg@10,hr@10",
+        metadata=_help("Metrics compared, comma-separated; the first one is read in sentences."),
+    )
+    out: Path | None = field(
+        default=None, metadata=_help("Also write the Markdown here (default: print only).")
+    )
+    bootstrap: int = field(default=1000, metadata=_help("Resamples of the paired bootstrap."))
+    seed: int = field(default=0, metadata=_help("Seed of the paired bootstrap."))
+
+
+@dataclass
 class SamplesConfig:
     """`llmrec-eval samples`."""
 
