@@ -134,7 +134,7 @@ def test_pipeline_resumes_after_interruption_and_then_skips(env: dict[str, str])
     assert "## Results" in report and "## Samples" in report and (folder / "metrics.png").exists()
     # the questions the table is read for, each answered from its paired interval
     assert "## Paired comparisons" in report and "| fusion - fusion without the LLM | 6 |" in report
-    assert "- LLM LoRA on and LLM LoRA off cannot be told apart" in report or (
+    assert "- LLM LoRA on and LoRA off cannot be told apart" in report or (
         "- LLM LoRA on is significantly" in report
     )
     manifest = json.loads((folder / "manifest.json").read_text())
