@@ -1,55 +1,162 @@
-"""Generation throughput on this machine: prompts/s for greedy, beam 4 and constrained beam 4.
+"""Generation throughput on this machine: prompts/s for greedy, beam 4 and constrained beam 4 (base model),
+then the pipeline's setting (a trained LoRA adapter, constrained beam 4, batch 16) with and without each
+speed lever, and where the time goes.
 
 MovieLens prompts (BIGRec wording, 10 titles of history, ~200 tokens), SmolLM2-135M-Instruct (bf16 where
-supported), batch 16; constrained decoding over the whole ml-latest-small catalogue (9,742 titles).
-Without --adapter the base model answers (LoRA off), which generates longer free text than a trained one.
+supported), batch 16; constrained decoding over the whole ml-latest-small catalogue (9,742 titles), or over
+`--items` with `--examples` (e.g. a pipeline run's data folder). Without `--adapter`, the lever section
+trains a small adapter first (a few real steps on the benchmark's own examples).
+
+Levers, each measured in the same run against "today" (transformers' own prompt handling, LoRA unmerged):
+- merged LoRA: W + BA folded into the weights (one matmul per adapted layer instead of three);
+- prefill once: each prompt runs through the model once and its key/value cache is copied to the 4 beams
+  (transformers runs every prompt once per beam);
+- shared prefix: the tokens every prompt starts with (system prompt, instruction) run once per run;
+- length-sorted batches (prompts of similar length together; output order restored), and bf16 vs fp32.
+"identical" is the share of examples whose ranked titles equal today's.
 
     uv run python packages/llmrec-train/benchmarks/bench_generate.py --n 32
+    uv run python packages/llmrec-train/benchmarks/bench_generate.py --n 96 --modes levers \\
+        --adapter runs/movie-small/cpu/adapter --examples runs/movie-small/cpu/data/test.jsonl \\
+        --items runs/movie-small/cpu/data/items.parquet
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import platform
+import tempfile
 import time
+from collections import defaultdict
 from pathlib import Path
+from typing import Any
+
+BASE_MODES = ("greedy", "beam4", "constrained-beam4")
+# name -> (Generator options, generate() options); "today" is the reference of the speed-ups.
+LEVERS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
+    "today (LoRA unmerged, HF prefill)": ({"merge_lora": False}, {"prefill": "hf"}),
+    "+ prefill once": ({"merge_lora": False}, {"prefill": "once"}),
+    "+ prefill once + shared prefix": ({"merge_lora": False}, {"prefill": "shared"}),
+    "+ merged LoRA": ({"merge_lora": True}, {"prefill": "hf"}),
+    "all levers (new default)": ({"merge_lora": True}, {"prefill": "shared"}),
+    "all levers, unsorted batches": (
+        {"merge_lora": True},
+        {"prefill": "shared", "sort_by_length": False},
+    ),
+    "all levers, other dtype": ({"merge_lora": True, "other_dtype": True}, {"prefill": "shared"}),
+}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--n", type=int, default=300, help="prompts")
-    parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument(
-        "--adapter", type=Path, default=None, help="a trained adapter folder (LoRA on)"
-    )
-    parser.add_argument("--max-new-tokens", type=int, default=64)
-    parser.add_argument("--modes", default="greedy,beam4,constrained-beam4")
-    args = parser.parse_args()
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
-    from llmrec_train.constrained import TitleTrie
-    from llmrec_train.data import Example
-    from llmrec_train.generate import Generator
+
+class Profile:
+    """Wall time split into: model forward over prompts, per-token forward, trie mask, beam-search cache
+    reordering, and the rest (beam bookkeeping, padding, decoding). Hooks, not a sampling profiler."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = defaultdict(float)
+        self._started: float = 0.0
+        self._undo: list[Any] = []
+
+    def attach(self, model: Any) -> None:
+        import transformers.cache_utils as cache_utils
+        from llmrec_train.constrained import TrieLogitsProcessor
+
+        # generate() calls the innermost causal LM, not the PEFT wrapper
+        core = model.get_base_model() if hasattr(model, "get_base_model") else model
+
+        def pre(_module: Any, args: tuple, kwargs: dict) -> None:
+            self._started = time.perf_counter()
+
+        def post(_module: Any, args: tuple, kwargs: dict, _out: Any) -> None:
+            ids = kwargs.get("input_ids", args[0] if args else None)
+            key = (
+                "forward, prompt" if ids is not None and ids.shape[1] > 1 else "forward, per token"
+            )
+            self.seconds[key] += time.perf_counter() - self._started
+
+        self._undo += [
+            core.register_forward_pre_hook(pre, with_kwargs=True),
+            core.register_forward_hook(post, with_kwargs=True),
+        ]
+        for owner, name, key in (
+            (TrieLogitsProcessor, "__call__", "trie mask"),
+            (cache_utils.Cache, "reorder_cache", "cache reorder"),
+        ):
+            original = getattr(owner, name)
+
+            def timed(*a: Any, _original: Any = original, _key: str = key, **k: Any) -> Any:
+                t0 = time.perf_counter()
+                try:
+                    return _original(*a, **k)
+                finally:
+                    self.seconds[_key] += time.perf_counter() - t0
+
+            setattr(owner, name, timed)
+            self._undo.append((owner, name, original))
+
+    def detach(self) -> None:
+        for item in self._undo:
+            if isinstance(item, tuple):
+                setattr(item[0], item[1], item[2])
+            else:
+                item.remove()
+        self._undo.clear()
+
+
+def load_examples(args: argparse.Namespace) -> tuple[list[Any], list[str]]:
+    from llmrec_train.data import Example, read_examples, read_item_titles
     from llmrec_train.testing import build_movielens_examples
 
+    if args.examples is not None:
+        examples = read_examples(args.examples, require_output=False)[: args.n]
+        if args.items is None:
+            raise SystemExit("--examples needs --items (the catalogue to constrain to)")
+        return examples, list(read_item_titles(args.items).values())
     rows, items = build_movielens_examples(args.n, max_users=max(60, args.n // 3))
     examples = [
         Example(r["example_id"], r["instruction"], r["input"], r["output"], r) for r in rows
     ]
-    gen = Generator("smollm2-135m-instruct", adapter=args.adapter)
-    lengths = [len(gen.builder.encode_prompt(e.instruction, e.input)) for e in examples]
-    print(
-        f"{len(examples)} prompts, {sum(lengths) / len(lengths):.0f} tokens on average, dtype {gen.dtype}, batch {args.batch_size}"
+    return examples, [r["title"] for r in items]
+
+
+def train_small_adapter(examples: list[Any], folder: Path) -> Path:
+    """A real LoRA adapter, 4 optimizer steps on the benchmark's examples (when no --adapter is given)."""
+    from llmrec_train.config import TrainConfig
+    from llmrec_train.train import train
+
+    path = folder / "train.jsonl"
+    with path.open("w", encoding="utf-8") as f:
+        for ex in examples:
+            f.write(json.dumps(ex.raw) + "\n")
+    config = TrainConfig(
+        train_file=path, output_dir=folder / "adapter", max_steps=4, batch_size=8, n_train=-1
     )
+    return train(config).output_dir
+
+
+def run_base_modes(
+    args: argparse.Namespace, gen: Any, examples: list[Any], titles: list[str]
+) -> None:
+    from llmrec_train.constrained import TitleTrie
+
     t0 = time.perf_counter()
-    trie = TitleTrie.from_titles([r["title"] for r in items], gen.builder)
+    trie = TitleTrie.from_titles(titles, gen.builder)
     print(
         f"trie: {trie.n_sequences} titles, longest {trie.max_depth} tokens, built in {time.perf_counter() - t0:.2f} s"
     )
-
-    titles = {f'"{r["title"]}"' for r in items}
+    quoted = {f'"{t}"' for t in titles}
     results = []
-    for mode in args.modes.split(","):
+    for mode in [m for m in args.modes.split(",") if m in BASE_MODES]:
         kwargs = {
             "greedy": {"decoding": "greedy", "num_beams": 1, "num_return_sequences": 1},
             "beam4": {"decoding": "beam", "num_beams": 4, "num_return_sequences": 4},
@@ -62,18 +169,143 @@ def main() -> None:
         }[mode]
         start = time.perf_counter()
         outputs = gen.generate(
-            examples, batch_size=args.batch_size, max_new_tokens=args.max_new_tokens, **kwargs
+            examples,
+            batch_size=args.batch_size,
+            max_new_tokens=args.max_new_tokens,
+            progress=False,
+            **kwargs,
         )
         seconds = time.perf_counter() - start
-        valid = sum(t in titles for texts, _ in outputs for t in texts) / sum(
+        valid = sum(t in quoted for texts, _ in outputs for t in texts) / sum(
             len(t) for t, _ in outputs
         )
         results.append((mode, seconds, len(examples) / seconds, valid))
 
-    print("\n| decoding | seconds | prompts/s | outputs that are catalogue titles |")
+    print("\nbase model (LoRA off), default levers:\n")
+    print("| decoding | seconds | prompts/s | outputs that are catalogue titles |")
     print("|---|---|---|---|")
     for mode, seconds, rate, valid in results:
         print(f"| {mode} | {seconds:.1f} | {rate:.2f} | {valid:.0%} |")
+
+
+def run_levers(args: argparse.Namespace, examples: list[Any], titles: list[str]) -> None:
+    import torch
+    from llmrec_train.constrained import TitleTrie
+    from llmrec_train.generate import Generator
+
+    adapter = args.adapter
+    if adapter is None:
+        tmp = Path(tempfile.mkdtemp(prefix="bench-generate-"))
+        print("no --adapter: training a small one (4 steps) ...")
+        adapter = train_small_adapter(examples, tmp)
+    reference: list[Any] | None = None
+    rows = []
+    trie = None
+    gen: Any = None
+    loaded: tuple[bool, bool] | None = None
+    default_dtype = None
+    for name, (gen_options, run_options) in LEVERS.items():
+        key = (gen_options["merge_lora"], gen_options.get("other_dtype", False))
+        if key != loaded:
+            gen = None  # one model in memory at a time
+            bf16 = (default_dtype != torch.bfloat16) if key[1] else None
+            gen = Generator("smollm2-135m-instruct", adapter=adapter, merge_lora=key[0], bf16=bf16)
+            default_dtype = default_dtype or gen.dtype
+            loaded = key
+        if trie is None:
+            trie = TitleTrie.from_titles(titles, gen.builder)
+        profile = Profile()
+        profile.attach(gen.model)
+        start = time.perf_counter()
+        try:
+            outputs = gen.generate(
+                examples,
+                decoding="beam",
+                num_beams=4,
+                num_return_sequences=4,
+                trie=trie,
+                batch_size=args.batch_size,
+                progress=False,
+                **run_options,
+            )
+        finally:
+            profile.detach()
+        seconds = time.perf_counter() - start
+        if reference is None:
+            reference = outputs
+        same = sum(a[0] == b[0] for a, b in zip(outputs, reference, strict=True)) / len(outputs)
+        top1 = sum(a[0][:1] == b[0][:1] for a, b in zip(outputs, reference, strict=True)) / len(
+            outputs
+        )
+        dtype = str(gen.dtype).removeprefix("torch.")
+        rows.append(
+            (name, dtype, seconds, len(examples) / seconds, same, top1, dict(profile.seconds))
+        )
+        print(f"  {name}: {len(examples) / seconds:.2f} prompts/s", flush=True)
+
+    base_rate = rows[0][3]
+    print(
+        "\npipeline setting: trained LoRA adapter, constrained beam 4 (4 returned), batch "
+        f"{args.batch_size}; identical = same ranked titles as today\n"
+    )
+    print("| setting | dtype | seconds | prompts/s | speed-up | identical | same top-1 |")
+    print("|---|---|---|---|---|---|---|")
+    for name, dtype, seconds, rate, same, top1, _ in rows:
+        print(
+            f"| {name} | {dtype} | {seconds:.1f} | {rate:.2f} | {rate / base_rate:.2f}x | {same:.0%} | {top1:.0%} |"
+        )
+    parts = ("forward, prompt", "forward, per token", "trie mask", "cache reorder")
+    print("\nwhere the time goes (seconds; other = beam bookkeeping, padding, decoding)\n")
+    print("| setting | " + " | ".join(parts) + " | other |")
+    print("|---|" + "---|" * (len(parts) + 1))
+    for name, _, seconds, _, _, _, prof in rows:
+        cells = [f"{prof.get(p, 0.0):.1f} ({prof.get(p, 0.0) / seconds:.0%})" for p in parts]
+        other = seconds - sum(prof.get(p, 0.0) for p in parts)
+        print(f"| {name} | " + " | ".join(cells) + f" | {other:.1f} ({other / seconds:.0%}) |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--n", type=int, default=300, help="prompts")
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument(
+        "--adapter",
+        type=Path,
+        default=None,
+        help="a trained adapter folder for the lever section (default: train a small one)",
+    )
+    parser.add_argument("--examples", type=Path, default=None, help="contract JSONL examples")
+    parser.add_argument("--items", type=Path, default=None, help="items.parquet (with --examples)")
+    parser.add_argument("--max-new-tokens", type=int, default=64)
+    parser.add_argument(
+        "--modes",
+        default="greedy,beam4,constrained-beam4,levers",
+        help=f"comma-separated: {', '.join(BASE_MODES)}, levers",
+    )
+    args = parser.parse_args()
+
+    import torch
+    from llmrec_train.generate import Generator
+
+    examples, titles = load_examples(args)
+    print(
+        f"CPU: {cpu_model()}, torch {torch.__version__}, {torch.get_num_threads()} threads, "
+        f"capability {torch.backends.cpu.get_cpu_capability()}"
+    )
+    gen = Generator("smollm2-135m-instruct")
+    lengths = [len(gen.builder.encode_prompt(e.instruction, e.input)) for e in examples]
+    print(
+        f"{len(examples)} prompts, {sum(lengths) / len(lengths):.0f} tokens on average, "
+        f"default dtype {gen.dtype}, batch {args.batch_size}, {len(set(titles))} titles"
+    )
+    modes = args.modes.split(",")
+    if any(m in BASE_MODES for m in modes):
+        run_base_modes(args, gen, examples, titles)
+    del gen
+    if "levers" in modes:
+        run_levers(args, examples, titles)
 
 
 if __name__ == "__main__":

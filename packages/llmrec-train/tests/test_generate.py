@@ -24,6 +24,8 @@ META_KEYS = {
     "seed",
     "prompt_template",
     "n_examples",
+    "preset",
+    "length_penalty",
 }
 
 
@@ -149,3 +151,90 @@ def test_repetition_penalty_changes_greedy_output(data_dir, model_path, tmp_path
     )
     assert meta["repetition_penalty"] == 3.0
     assert [r["predictions"] for r in plain] != [r["predictions"] for r in penalised]
+
+
+def _generated_length(builder, text: str) -> int:
+    """Tokens beam search generated for a constrained prediction: the title's, up to the stop token."""
+    ids = builder.encode_completion(text)
+    stops = set(builder.stop_token_ids)
+    return next(i for i, t in enumerate(ids) if t in stops) + 1
+
+
+def test_length_penalty_sets_the_beam_score_definition(trained, data_dir, model_path, tmp_path):
+    """length_penalty 1: summed token log-probs / generated length (EOS included); 0: the plain sum."""
+    from llmrec_train.models import load_tokenizer
+    from llmrec_train.templates import PromptBuilder
+
+    result, _ = trained
+    common = {
+        "examples": data_dir / "test.jsonl",
+        "adapter": result.output_dir,
+        "decoding": "beam",
+        "num_beams": 4,
+        "constrained": True,
+        "items": data_dir / "items.parquet",
+        "n": 3,
+        "batch_size": 3,
+        "bf16": False,
+    }
+    rows = {}
+    for penalty in (1.0, 0.0):
+        out = generate(
+            GenerateConfig(out=tmp_path / f"lp{penalty}.jsonl", length_penalty=penalty, **common)
+        )
+        rows[penalty], meta = read_predictions(out)  # also: scores non-increasing
+        assert meta["length_penalty"] == penalty
+    builder = PromptBuilder(
+        load_tokenizer(model_path), meta["prompt_template"], meta["prompt_format"]
+    )
+    lengths = set()
+    for mean_row, sum_row in zip(rows[1.0], rows[0.0], strict=True):
+        means = dict(zip(mean_row["predictions"], mean_row["scores"], strict=True))
+        for text, total in zip(sum_row["predictions"], sum_row["scores"], strict=True):
+            if text in means:  # the same sequence, scored under both definitions
+                n = _generated_length(builder, text)
+                assert total == pytest.approx(means[text] * n, rel=1e-4, abs=1e-4), text
+                lengths.add(n)
+    assert len(lengths) >= 2  # titles of different lengths: the two definitions really differ
+
+
+def _assert_same_outputs(outputs, reference):
+    assert [texts for texts, _ in outputs] == [texts for texts, _ in reference]
+    for (_, scores), (_, ref) in zip(outputs, reference, strict=True):
+        assert scores == pytest.approx(ref, abs=1e-4)
+
+
+def test_merged_lora_and_prompt_prefill_keep_the_outputs(trained, data_dir, model_path):
+    """The speed levers change no output (fp32): merged LoRA weights, and prompts prefilled once per
+    prompt (and the common prefix once per run) instead of once per beam by transformers."""
+    from llmrec_train.constrained import TitleTrie
+    from llmrec_train.data import read_examples, read_item_titles
+    from llmrec_train.generate import Generator
+
+    result, _ = trained
+    examples = read_examples(data_dir / "test.jsonl")[:4]
+    titles = read_item_titles(data_dir / "items.parquet").values()
+    beam = {"decoding": "beam", "num_beams": 4, "num_return_sequences": 4, "batch_size": 4}
+    greedy = {"decoding": "greedy", "num_beams": 1, "num_return_sequences": 1}
+    greedy |= {"max_new_tokens": 12, "batch_size": 4}
+
+    unmerged = Generator(model_path, adapter=result.output_dir, merge_lora=False, bf16=False)
+    lora_b = [p for n, p in unmerged.model.named_parameters() if "lora_B" in n]
+    assert lora_b and any(float(p.abs().max()) > 0 for p in lora_b)  # a trained, non-zero adapter
+    trie = TitleTrie.from_titles(titles, unmerged.builder)
+    reference = unmerged.generate(examples, prefill="hf", trie=trie, progress=False, **beam)
+    for prefill in ("once", "shared"):
+        outputs = unmerged.generate(examples, prefill=prefill, trie=trie, progress=False, **beam)
+        _assert_same_outputs(outputs, reference)
+    _assert_same_outputs(
+        unmerged.generate(examples, prefill="shared", progress=False, **greedy),
+        unmerged.generate(examples, prefill="hf", progress=False, **greedy),
+    )
+    del unmerged
+
+    merged = Generator(model_path, adapter=result.output_dir, merge_lora=True, bf16=False)
+    assert merged.merged_lora
+    assert not any("lora" in n for n, _ in merged.model.named_modules())
+    for prefill in ("hf", "shared"):
+        outputs = merged.generate(examples, prefill=prefill, trie=trie, progress=False, **beam)
+        _assert_same_outputs(outputs, reference)

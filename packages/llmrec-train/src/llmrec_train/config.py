@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -240,6 +241,57 @@ class TrainConfig:
 
 DECODINGS = ("greedy", "sample", "beam")
 RESUME_MODES = ("no", "auto", "yes")
+PREFILL_MODES = ("hf", "once", "shared")
+
+# Decoding settings a preset can set, and the values used when neither a flag nor a preset gives one.
+GENERATE_DEFAULTS: dict[str, Any] = {
+    "decoding": "beam",
+    "num_beams": 4,
+    "max_new_tokens": 64,
+    "temperature": 1.0,
+    "top_p": 1.0,
+    "top_k": 50,
+    "seed": 0,
+    "length_penalty": 1.0,
+    "constrained": False,
+}
+
+# Named decoding settings (`--preset NAME`): the one table of presets. An explicit flag overrides a
+# preset's value; settings a preset leaves out come from GENERATE_DEFAULTS. num_return_sequences is never
+# set here, so it follows num_beams (beam) or is 1 (greedy, sampling) unless given.
+DECODING_PRESETS: dict[str, dict[str, Any]] = {
+    # BIGRec's inference.py on MovieLens: beam search, 4 beams, 4 returned, 128 new tokens, HF's
+    # length normalisation (length_penalty 1.0).
+    "bigrec-movie": {
+        "decoding": "beam",
+        "num_beams": 4,
+        "max_new_tokens": 128,
+        "length_penalty": 1.0,
+    },
+    # The games table of the BIGRec fork (Bi-Step-Rec): sampling, seed 0, one sequence, 64 new tokens.
+    "bigrec-game": {
+        "decoding": "sample",
+        "num_beams": 1,
+        "seed": 0,
+        "temperature": 0.2,
+        "top_p": 0.95,
+        "top_k": 40,
+        "max_new_tokens": 64,
+    },
+    # D3 ("Decoding Matters", Bao et al. 2024): beam search constrained to catalogue titles (needs
+    # --items) with no length normalisation; their evaluate.py uses 10 beams, 10 returned, 64 new tokens.
+    "d3": {
+        "decoding": "beam",
+        "num_beams": 10,
+        "constrained": True,
+        "length_penalty": 0.0,
+        "max_new_tokens": 64,
+    },
+}
+
+
+def _default_note(name: str) -> str:
+    return f" Default {GENERATE_DEFAULTS[name]!r}, or the --preset's value."
 
 
 @dataclass
@@ -275,21 +327,52 @@ class GenerateConfig:
     prompt_format: str | None = field(
         default=None, metadata=_help("chat, plain or auto; default: the adapter's, else auto.")
     )
-    decoding: str = field(default="beam", metadata=_help("greedy, sample or beam."))
-    num_beams: int = field(default=4, metadata=_help("Beams for beam search (BIGRec: 4)."))
+    preset: str | None = field(
+        default=None,
+        metadata=_help(
+            f"Named decoding settings: {', '.join(DECODING_PRESETS)} (README); flags given "
+            "explicitly override the preset's values. Recorded in predictions.meta.json."
+        ),
+    )
+    decoding: str | None = field(
+        default=None, metadata=_help("greedy, sample or beam." + _default_note("decoding"))
+    )
+    num_beams: int | None = field(
+        default=None,
+        metadata=_help("Beams for beam search (BIGRec: 4)." + _default_note("num_beams")),
+    )
     num_return_sequences: int | None = field(
         default=None,
         metadata=_help("Sequences returned per example; default: num_beams for beam, 1 otherwise."),
     )
-    max_new_tokens: int = field(
-        default=64,
-        metadata=_help("Maximum generated tokens (constrained: also capped at the longest title)."),
+    max_new_tokens: int | None = field(
+        default=None,
+        metadata=_help(
+            "Maximum generated tokens (constrained: also capped at the longest title)."
+            + _default_note("max_new_tokens")
+        ),
     )
-    temperature: float = field(
-        default=1.0, metadata=_help("Sampling temperature (decoding=sample).")
+    temperature: float | None = field(
+        default=None,
+        metadata=_help("Sampling temperature (decoding=sample)." + _default_note("temperature")),
     )
-    top_p: float = field(default=1.0, metadata=_help("Nucleus sampling mass (decoding=sample)."))
-    top_k: int = field(default=50, metadata=_help("Top-k sampling (decoding=sample); 0 disables."))
+    top_p: float | None = field(
+        default=None,
+        metadata=_help("Nucleus sampling mass (decoding=sample)." + _default_note("top_p")),
+    )
+    top_k: int | None = field(
+        default=None,
+        metadata=_help("Top-k sampling (decoding=sample); 0 disables." + _default_note("top_k")),
+    )
+    length_penalty: float | None = field(
+        default=None,
+        metadata=_help(
+            "Beam search: a sequence's score is its summed token log-probability divided by "
+            "(generated length)^length_penalty, EOS included; 1.0 is the mean (HF's default), 0 the "
+            "plain sum (D3: no length normalisation). The scores written are these."
+            + _default_note("length_penalty")
+        ),
+    )
     repetition_penalty: float = field(
         default=1.0,
         metadata=_help(
@@ -297,10 +380,11 @@ class GenerateConfig:
             "HF generate's repetition_penalty)."
         ),
     )
-    constrained: bool = field(
-        default=False,
+    constrained: bool | None = field(
+        default=None,
         metadata=_help(
             "Restrict outputs to catalogue titles (quoted, then end of turn); needs --items."
+            + _default_note("constrained")
         ),
     )
     items: Path | None = field(
@@ -316,7 +400,9 @@ class GenerateConfig:
     )
     batch_size: int = field(default=16, metadata=_help("Prompts per batch (left padding)."))
     n: int = field(default=-1, metadata=_help("Answer only the first n examples (-1: all)."))
-    seed: int = field(default=0, metadata=_help("Seed (sampling)."))
+    seed: int | None = field(
+        default=None, metadata=_help("Seed (sampling)." + _default_note("seed"))
+    )
     quantization: str = field(
         default="none", metadata=_help("Base model weights: none, 8bit or 4bit (bitsandbytes).")
     )
@@ -324,14 +410,34 @@ class GenerateConfig:
         default=None,
         metadata=_help("Run the model in bf16; default: where the device supports it."),
     )
+    merge_lora: bool = field(
+        default=True,
+        metadata=_help(
+            "Merge the adapter's LoRA weights into this process's copy of the base weights before "
+            "generating (faster; the adapter folder is untouched). Not with 8bit/4bit weights."
+        ),
+    )
+    prefill: str = field(
+        default="shared",
+        metadata=_help(
+            "How prompts enter the model: hf (transformers' default: each prompt once per beam), once "
+            "(each prompt once, its key/value cache copied to its beams), shared (as once, and the token "
+            "prefix common to every prompt, e.g. the instruction, computed once per run). Same outputs "
+            "within float rounding."
+        ),
+    )
 
     def __post_init__(self) -> None:
         self.examples = Path(self.examples)
         self.out = Path(self.out)
         self.adapter = Path(self.adapter) if self.adapter is not None else None
         self.items = Path(self.items) if self.items is not None else None
+        if self.preset is not None:
+            _check_choice("preset", self.preset, tuple(DECODING_PRESETS))
+        resolve_preset(self)
         _check_choice("decoding", self.decoding, DECODINGS)
         _check_choice("quantization", self.quantization, QUANTIZATIONS)
+        _check_choice("prefill", self.prefill, PREFILL_MODES)
         if self.template is not None:
             _check_choice("template", self.template, TEMPLATES)
         if self.prompt_format is not None:
@@ -347,8 +453,9 @@ class GenerateConfig:
         if self.decoding == "greedy" and self.num_return_sequences != 1:
             raise UsageError("greedy decoding returns one sequence; use beam or sample for more")
         if self.constrained and self.items is None:
+            why = f" (--preset {self.preset} decodes constrained)" if self.preset else ""
             raise UsageError(
-                "constrained decoding needs --items (items.parquet with item_id, title)"
+                f"constrained decoding needs --items (items.parquet with item_id, title){why}"
             )
         if self.constrained and self.constrained_interests:
             raise UsageError(
@@ -359,9 +466,19 @@ class GenerateConfig:
                 raise UsageError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.repetition_penalty <= 0:
             raise UsageError(f"repetition_penalty must be > 0, got {self.repetition_penalty}")
+        if not math.isfinite(self.length_penalty):
+            raise UsageError(f"--length-penalty must be a finite number, got {self.length_penalty}")
 
     def to_dict(self) -> dict[str, Any]:
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self).items()}
+
+
+def resolve_preset(config: GenerateConfig) -> None:
+    """Fill every decoding setting left unset (None): the preset's value, else GENERATE_DEFAULTS."""
+    preset = DECODING_PRESETS.get(config.preset or "", {})
+    for name, default in GENERATE_DEFAULTS.items():
+        if getattr(config, name) is None:
+            setattr(config, name, preset.get(name, default))
 
 
 def field_help(cls: type) -> dict[str, str]:

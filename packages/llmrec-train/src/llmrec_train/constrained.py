@@ -63,7 +63,7 @@ class TitleTrie:
 
 
 class TrieLogitsProcessor(LogitsProcessor):
-    """Masks every token that does not continue a catalogue title (vectorised: one scatter per step)."""
+    """Masks every token that does not continue a catalogue title (vectorised: one gather/scatter per step)."""
 
     def __init__(self, trie: TitleTrie, prompt_length: int, end_token_ids: list[int]) -> None:
         self.trie = trie
@@ -72,20 +72,18 @@ class TrieLogitsProcessor(LogitsProcessor):
         self.end_set = set(end_token_ids)
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
-        generated = input_ids[:, self.prompt_length :].tolist()
-        row_index: list[torch.Tensor] = []
-        col_index: list[torch.Tensor] = []
-        for row, tokens in enumerate(generated):
-            if any(t in self.end_set for t in tokens):
-                allowed = self.end_ids  # finished: only padding/stop can follow
-            else:
-                node = self.trie.node(tuple(tokens))
-                # Off the trie, or at a leaf: end the row rather than generate freely.
-                allowed = self.end_ids if not node else self.trie.allowed(node)
-            col_index.append(allowed)
-            row_index.append(torch.full((allowed.numel(),), row, dtype=torch.long))
-        mask = torch.full_like(scores, float("-inf"))
-        rows = torch.cat(row_index).to(scores.device)
-        cols = torch.cat(col_index).to(scores.device)
-        mask[rows, cols] = 0.0
-        return scores + mask
+        allowed: list[torch.Tensor] = []
+        for tokens in input_ids[:, self.prompt_length :].tolist():
+            if self.end_set.intersection(tokens):
+                allowed.append(self.end_ids)  # finished: only padding/stop can follow
+                continue
+            node = self.trie.node(tuple(tokens))
+            # Off the trie, or at a leaf: end the row rather than generate freely.
+            allowed.append(self.end_ids if not node else self.trie.allowed(node))
+        counts = torch.tensor([a.numel() for a in allowed])
+        rows = torch.repeat_interleave(torch.arange(len(allowed)), counts).to(scores.device)
+        cols = torch.cat(allowed).to(scores.device)
+        # Copy the allowed scores into a -inf row (no full-vocabulary mask to add).
+        masked = torch.full_like(scores, float("-inf"))
+        masked[rows, cols] = scores[rows, cols]
+        return masked

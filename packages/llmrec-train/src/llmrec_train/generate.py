@@ -51,6 +51,7 @@ class Generator:
         prompt_format: str | None = None,
         quantization: str = "none",
         bf16: bool | None = None,
+        merge_lora: bool = True,
     ) -> None:
         trained: dict[str, Any] = {}
         if adapter is not None:
@@ -77,6 +78,11 @@ class Generator:
             from peft import PeftModel
 
             net = PeftModel.from_pretrained(net, str(adapter))
+            if merge_lora and quantization == "none":
+                # W + B A folded into the weights: one matmul per layer instead of three. `net` is this
+                # process's own copy of the base model; the adapter folder is untouched.
+                net = net.merge_and_unload(safe_merge=True)
+        self.merged_lora = adapter is not None and merge_lora and quantization == "none"
         self.model = net.eval()
         self.end_ids = sorted({*self.builder.stop_token_ids, self.tokenizer.pad_token_id})
 
@@ -92,13 +98,18 @@ class Generator:
         top_p: float = 1.0,
         top_k: int = 50,
         repetition_penalty: float = 1.0,
+        length_penalty: float = 1.0,
         trie: TitleTrie | None = None,
         profile_labels: list[list[str]] | None = None,
         batch_size: int = 16,
         seed: int = 0,
+        prefill: str = "shared",
+        sort_by_length: bool = True,
         progress: bool = True,
     ) -> list[tuple[list[str], list[float]]]:
-        """Per example: (texts best first, length-normalised log-probabilities), in input order.
+        """Per example: (texts best first, their scores), in input order. Beam search scores are summed
+        token log-probabilities / generated length ** length_penalty; greedy and sampling scores are mean
+        token log-probabilities (see _sequence_scores).
 
         `profile_labels` (one list per example): constrain each output to an interest profile naming
         only those labels, each at most once (profile_constraint.py).
@@ -121,7 +132,7 @@ class Generator:
             # HF's default stop heuristic: `early_stopping=True` can end a batch with fewer than num_beams
             # finished hypotheses when constraints leave few continuations (placeholders get returned).
             early_stopping=False if decoding == "beam" else None,
-            length_penalty=1.0,
+            length_penalty=length_penalty if decoding == "beam" else None,
             eos_token_id=self.builder.stop_token_ids,
             pad_token_id=self.tokenizer.pad_token_id,
             return_dict_in_generate=True,
@@ -141,17 +152,29 @@ class Generator:
         prompts = [
             self.builder.encode_prompt(ex.instruction, ex.input, ex.system) for ex in examples
         ]
+        # Rows per prompt inside generate: transformers copies each prompt num_beams (or
+        # num_return_sequences) times before its first forward pass.
+        copies = max(gen_config.num_beams, num_return_sequences)
+        prefix = _common_prefix(prompts) if prefill == "shared" else []
+        prefix_cache = self._forward_prefix(prefix) if prefix else None
         # Longest first, so each batch holds prompts of similar length (little padding); order restored after.
-        order = sorted(range(len(prompts)), key=lambda i: -len(prompts[i]))
+        order = list(range(len(prompts)))
+        if sort_by_length:
+            order.sort(key=lambda i: -len(prompts[i]))
         results: list[tuple[list[str], list[float]] | None] = [None] * len(prompts)
         bar = tqdm(total=len(prompts), desc="generating", unit="prompt", disable=not progress)
         for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
-            batch = self.tokenizer.pad(
-                {"input_ids": [prompts[i] for i in idx]}, return_tensors="pt"
-            )
+            suffixes = [prompts[i][len(prefix) :] for i in idx]
+            batch = self.tokenizer.pad({"input_ids": suffixes}, return_tensors="pt")
             input_ids = batch["input_ids"].to(self.device)
             attention_mask = batch["attention_mask"].to(self.device)
+            if prefix:
+                # [common prefix][left padding][rest of the prompt]: padding sits between the two, masked
+                # out; positions come from the mask, so the prompt keeps positions 0..len-1.
+                head = torch.tensor([prefix], device=self.device).expand(len(idx), -1)
+                input_ids = torch.cat([head, input_ids], dim=1)
+                attention_mask = torch.cat([torch.ones_like(head), attention_mask], dim=1)
             processors = []
             batch_config = gen_config
             if trie is not None:
@@ -166,11 +189,17 @@ class Generator:
                 batch_config = copy.deepcopy(gen_config)
                 batch_config.max_new_tokens = max(g.max_tokens() for g in rows)
             with torch.inference_mode():
+                extra: dict[str, Any] = {}
+                if (prefill != "hf" and copies > 1) or prefix:
+                    extra["past_key_values"] = self._prefill(
+                        input_ids, attention_mask, prefix_cache, copies
+                    )
                 out = self.model.generate(
                     input_ids=input_ids,
                     attention_mask=attention_mask,
                     generation_config=batch_config,
                     logits_processor=processors or None,
+                    **extra,
                 )
             new_tokens = out.sequences[:, input_ids.shape[1] :]
             scores = self._sequence_scores(out, new_tokens, decoding)
@@ -182,9 +211,63 @@ class Generator:
         bar.close()
         return [r for r in results if r is not None]
 
+    def _forward_prefix(self, prefix: list[int]) -> Any:
+        """The key/value cache of the token prefix common to every prompt (batch of one)."""
+        from transformers import DynamicCache
+
+        cache = DynamicCache(config=self.model.config)
+        ids = torch.tensor([prefix], device=self.device)
+        with torch.inference_mode():
+            self.model(
+                input_ids=ids,
+                position_ids=torch.arange(len(prefix), device=self.device)[None],
+                past_key_values=cache,
+                use_cache=True,
+                logits_to_keep=1,
+            )
+        return cache
+
+    def _prefill(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        prefix_cache: Any,
+        copies: int,
+    ) -> Any:
+        """Run every prompt but its last token through the model once and return the key/value cache,
+        each row repeated `copies` times (one per beam), so generate() computes only the last token.
+
+        transformers' generate() would instead copy each prompt `copies` times and run every copy: with 4
+        beams, 4x the prompt work. Positions follow generate()'s rule (cumsum of the mask - 1), so the
+        cached keys are the ones it would compute itself."""
+        from transformers import DynamicCache
+
+        start = 0
+        if prefix_cache is not None:
+            cache = copy.deepcopy(prefix_cache)
+            cache.batch_repeat_interleave(input_ids.shape[0])
+            start = prefix_cache.get_seq_length()
+        else:
+            cache = DynamicCache(config=self.model.config)
+        stop = input_ids.shape[1] - 1
+        if stop > start:
+            positions = (attention_mask.long().cumsum(-1) - 1).masked_fill(attention_mask == 0, 0)
+            self.model(
+                input_ids=input_ids[:, start:stop],
+                attention_mask=attention_mask[:, :stop],
+                position_ids=positions[:, start:stop],
+                past_key_values=cache,
+                use_cache=True,
+                logits_to_keep=1,
+            )
+        if copies > 1:
+            cache.batch_repeat_interleave(copies)
+        return cache
+
     def _sequence_scores(self, out: Any, new_tokens: torch.Tensor, decoding: str) -> list[float]:
         if decoding == "beam":
-            # HF beam search: sum of token log-probs / generated length (length_penalty=1.0).
+            # HF beam search: sum of the token log-probs (EOS included) / generated length ** length_penalty
+            # (1.0: the mean log-prob; 0: the sum), the score the beams were ranked by.
             return [float(s) for s in out.sequences_scores]
         # Greedy / sampling: mean log-probability of the generated tokens under the model, up to the stop token.
         logits = torch.stack(out.logits, dim=1).float()  # [rows, steps, vocab]
@@ -196,6 +279,17 @@ class Generator:
         keep = (is_end.cumsum(dim=1) - is_end.long()) == 0
         lengths = keep.sum(dim=1).clamp(min=1)
         return [float(x) for x in (logp * keep).sum(dim=1) / lengths]
+
+
+def _common_prefix(prompts: list[list[int]]) -> list[int]:
+    """The token ids every prompt starts with, leaving at least one token of each prompt after it."""
+    if not prompts:
+        return []
+    first, limit = prompts[0], min(len(p) for p in prompts) - 1
+    n = 0
+    while n < limit and all(p[n] == first[n] for p in prompts):
+        n += 1
+    return first[:n]
 
 
 def _drop_unfinished(
@@ -230,6 +324,7 @@ def generate(config: GenerateConfig) -> Path:
         prompt_format=config.prompt_format,
         quantization=config.quantization,
         bf16=config.bf16,
+        merge_lora=config.merge_lora,
     )
     trie = None
     if titles is not None:
@@ -250,6 +345,7 @@ def generate(config: GenerateConfig) -> Path:
         top_p=config.top_p,
         top_k=config.top_k,
         repetition_penalty=config.repetition_penalty,
+        length_penalty=config.length_penalty,
         trie=trie,
         profile_labels=(
             [[name for video in ex.raw["videos"] for name in video] for ex in examples]
@@ -258,6 +354,7 @@ def generate(config: GenerateConfig) -> Path:
         ),
         batch_size=config.batch_size,
         seed=config.seed,
+        prefill=config.prefill,
     )
     seconds = time.perf_counter() - t0
     rows = [
@@ -271,9 +368,11 @@ def generate(config: GenerateConfig) -> Path:
         for ex, (texts, scores) in zip(examples, outputs, strict=True)
     ]
     atomic_write_jsonl(config.out, rows)
+    beam = config.decoding == "beam"
     meta = {
         "model": config.model,
         "adapter": str(config.adapter) if config.adapter is not None else None,
+        "preset": config.preset,
         "decoding": config.decoding,
         "num_beams": config.num_beams,
         "num_return_sequences": config.num_return_sequences,
@@ -284,6 +383,8 @@ def generate(config: GenerateConfig) -> Path:
         "top_p": config.top_p if config.decoding == "sample" else None,
         "top_k": config.top_k if config.decoding == "sample" else None,
         "repetition_penalty": config.repetition_penalty,
+        # the beam scores written are sum of log-probs / length ** length_penalty
+        "length_penalty": config.length_penalty if beam else None,
         "seed": config.seed,
         "prompt_template": gen.template,
         "prompt_format": gen.builder.resolved_format,
@@ -291,6 +392,8 @@ def generate(config: GenerateConfig) -> Path:
         # informative, not part of the contract:
         "model_path": gen.model_path,
         "dtype": str(gen.dtype).removeprefix("torch."),
+        "merged_lora": gen.merged_lora,
+        "prefill": config.prefill,
         "items": str(config.items) if config.constrained else None,
         "items_sha256": sha256_file(config.items) if config.constrained and config.items else None,
         "examples_sha256": sha256_file(config.examples),
