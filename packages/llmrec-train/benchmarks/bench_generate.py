@@ -44,6 +44,7 @@ LEVERS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         {"merge_lora": True},
         {"prefill": "shared", "sort_by_length": False},
     ),
+    "all levers, batch 32": ({"merge_lora": True}, {"prefill": "shared", "batch_size": 32}),
     "all levers, other dtype": ({"merge_lora": True, "other_dtype": True}, {"prefill": "shared"}),
 }
 
@@ -71,30 +72,36 @@ class Profile:
         import transformers.cache_utils as cache_utils
         from llmrec_train.constrained import TrieLogitsProcessor
 
-        # generate() calls the innermost causal LM, not the PEFT wrapper
+        # Hooks on the transformer body and the LM head (both called as modules by every path, merged
+        # or not; peft's wrapper calls the causal LM's forward directly, which hooks would miss).
         core = model.get_base_model() if hasattr(model, "get_base_model") else model
+        phase = ["forward, prompt"]
 
-        def pre(_module: Any, args: tuple, kwargs: dict) -> None:
+        def body_pre(_module: Any, args: tuple, kwargs: dict) -> None:
+            ids = kwargs.get("input_ids", args[0] if args else None)
+            long = ids is not None and ids.shape[1] > 1
+            phase[0] = "forward, prompt" if long else "forward, per token"
             self._started = time.perf_counter()
 
-        def post(_module: Any, args: tuple, kwargs: dict, _out: Any) -> None:
-            ids = kwargs.get("input_ids", args[0] if args else None)
-            key = (
-                "forward, prompt" if ids is not None and ids.shape[1] > 1 else "forward, per token"
-            )
-            self.seconds[key] += time.perf_counter() - self._started
+        def head_pre(_module: Any, args: tuple) -> None:
+            self._started = time.perf_counter()
+
+        def post(*_: Any) -> None:
+            self.seconds[phase[0]] += time.perf_counter() - self._started
 
         self._undo += [
-            core.register_forward_pre_hook(pre, with_kwargs=True),
-            core.register_forward_hook(post, with_kwargs=True),
+            core.model.register_forward_pre_hook(body_pre, with_kwargs=True),
+            core.model.register_forward_hook(post),
+            core.lm_head.register_forward_pre_hook(head_pre),
+            core.lm_head.register_forward_hook(post),
         ]
-        for owner, name, key in (
+        for owner, name, label in (
             (TrieLogitsProcessor, "__call__", "trie mask"),
             (cache_utils.Cache, "reorder_cache", "cache reorder"),
         ):
             original = getattr(owner, name)
 
-            def timed(*a: Any, _original: Any = original, _key: str = key, **k: Any) -> Any:
+            def timed(*a: Any, _original: Any = original, _key: str = label, **k: Any) -> Any:
                 t0 = time.perf_counter()
                 try:
                     return _original(*a, **k)
@@ -224,9 +231,8 @@ def run_levers(args: argparse.Namespace, examples: list[Any], titles: list[str])
                 num_beams=4,
                 num_return_sequences=4,
                 trie=trie,
-                batch_size=args.batch_size,
                 progress=False,
-                **run_options,
+                **{"batch_size": args.batch_size, **run_options},
             )
         finally:
             profile.detach()
