@@ -24,6 +24,7 @@ Levers, each measured in the same run against "today" (transformers' own prompt 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import platform
 import tempfile
@@ -100,16 +101,21 @@ class Profile:
             (cache_utils.Cache, "reorder_cache", "cache reorder"),
         ):
             original = getattr(owner, name)
-
-            def timed(*a: Any, _original: Any = original, _key: str = label, **k: Any) -> Any:
-                t0 = time.perf_counter()
-                try:
-                    return _original(*a, **k)
-                finally:
-                    self.seconds[_key] += time.perf_counter() - t0
-
+            timed = self._timed(original, label)
             setattr(owner, name, timed)
             self._undo.append((owner, name, original))
+
+    def _timed(self, original: Any, label: str) -> Any:
+        # functools.wraps keeps the signature: transformers checks a logits processor's parameters.
+        @functools.wraps(original)
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            t0 = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                self.seconds[label] += time.perf_counter() - t0
+
+        return timed
 
     def detach(self) -> None:
         for item in self._undo:
