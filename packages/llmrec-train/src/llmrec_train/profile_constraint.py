@@ -11,7 +11,8 @@ which units may come next: 1 to `max_primary` distinct labels, then 0 (" none.")
 other labels, then a direction that names one or two of the primary interests and, when there are
 secondary ones, one or two of those. Every unit is tokenized on its own; a unit starts at a space or a
 line break and ends at punctuation, which are pre-token boundaries for byte-level BPE, so the units
-concatenate to the same tokens as the whole profile (checked on every training target by a test).
+concatenate to the same tokens as the whole profile (checked by the tests; all 2,000 training
+targets of seed 0 match).
 
 `ProfileLogitsProcessor` keeps, per row, the set of (state, token-trie node) hypotheses its generated
 tokens lead to (a set, because one unit can be a token prefix of another: " Tom and" and
