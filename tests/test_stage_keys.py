@@ -91,7 +91,11 @@ def test_every_file_a_stage_is_given_is_part_of_its_key(tmp_path):
         for name, argv, inputs, outputs, _ in tasks._stages("movie-small", folder, config):
             for flag, value in itertools.pairwise(argv):
                 path = Path(value)
-                if not value.startswith(str(folder)) or flag in ("--out", "--output-dir", "--write-scores"):
+                if not value.startswith(str(folder)) or flag in (
+                    "--out",
+                    "--output-dir",
+                    "--write-scores",
+                ):
                     continue
                 if path in outputs:
                     continue
