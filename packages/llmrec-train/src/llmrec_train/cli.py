@@ -16,13 +16,13 @@ from typing import Any
 
 import typer
 
-from llmrec_train.config import GenerateConfig, TrainConfig
+from llmrec_train.config import GenerateConfig, RankConfig, TrainConfig
 from llmrec_train.errors import UsageError
 from llmrec_train.recommenders.config import RecommendConfig
 
 app = typer.Typer(
     help="llmrec-train: LoRA SFT with TRL (QLoRA, multi-GPU via accelerate), generation with "
-    "constrained decoding, and collaborative recommenders (SASRec, transitions). Files follow docs/contracts.md.",
+    "constrained decoding, collaborative recommenders (SASRec, transitions) and the LLM as a ranker. Files follow docs/contracts.md.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
@@ -53,7 +53,11 @@ def command_from_dataclass(cls: type, run: Callable[[Any], Any]) -> Callable[...
             else [f"{flag}/--no-{flag[2:]}"]
         )
         option = typer.Option(
-            default, *decls, help=f.metadata.get("help", ""), show_default=not required
+            default,
+            *decls,
+            help=f.metadata.get("help", ""),
+            show_default=not required,
+            metavar=f.metadata.get("metavar"),
         )
         params.append(
             inspect.Parameter(
@@ -115,6 +119,8 @@ def _close_progress_bars() -> None:
 
 def _interrupt_hint(kwargs: dict[str, Any]) -> str:
     """One line: what stopped, and how to continue."""
+    if "candidates" in kwargs:  # rank
+        return "rank stopped; no score file was written (run the same command again)"
     if "top_n" in kwargs and "model" in kwargs:  # recommend
         return "recommend stopped; no score file was written (run the same command again)"
     if "train_file" not in kwargs:
@@ -142,6 +148,12 @@ def _generate(config: GenerateConfig) -> Path:
     return generate(config)
 
 
+def _rank(config: RankConfig) -> Path:
+    from llmrec_train.rank import rank
+
+    return rank(config)
+
+
 def _recommend(config: RecommendConfig) -> Path:
     from llmrec_train.recommenders.run import recommend
 
@@ -155,6 +167,7 @@ app.command("generate", help=GenerateConfig.__doc__)(
 app.command("recommend", help=RecommendConfig.__doc__)(
     command_from_dataclass(RecommendConfig, _recommend)
 )
+app.command("rank", help=RankConfig.__doc__)(command_from_dataclass(RankConfig, _rank))
 
 
 @app.command()

@@ -481,5 +481,124 @@ def resolve_preset(config: GenerateConfig) -> None:
             setattr(config, name, preset.get(name, default))
 
 
+@dataclass
+class RankConfig:
+    """Rank candidate items by the LLM's log-likelihood of each title as the answer to the example's
+    prompt (the LLM as a ranker); candidates are the union of the top items of score files; writes
+    scores.parquet + scores.meta.json (docs/contracts.md)."""
+
+    examples: Path = field(
+        metadata=_help(
+            "Examples to rank for (contract valid.jsonl or test.jsonl: example_id, instruction, "
+            "input, history_item_ids)."
+        )
+    )
+    items: Path = field(
+        metadata=_help("The catalogue (contract items.parquet): ids and titles of the candidates.")
+    )
+    candidates: list[str] = field(
+        metadata={
+            "metavar": "PATH[:N]",
+            "help": (
+                "A score file (scores.parquet or its folder, e.g. from `llmrec-train recommend`) whose "
+                "top items per example become candidates: PATH or PATH:N (its top N; default "
+                "--candidates-per-source). Repeat the flag: the candidates are the union."
+            ),
+        }
+    )
+    out: Path = field(
+        metadata=_help(
+            "Output folder: scores.parquet + scores.meta.json (contract), likelihoods.parquet "
+            "(sum and mean log-probability and token count per candidate) and manifest.json."
+        )
+    )
+    model: str | None = field(
+        default=None,
+        metadata=_help(
+            f"Base model: '{DEFAULT_MODEL}' (offline default), a Hugging Face id or a local folder; "
+            "default: the adapter's base model, else the offline default."
+        ),
+    )
+    adapter: Path | None = field(
+        default=None,
+        metadata=_help(
+            "PEFT adapter folder from `llmrec-train train` (LoRA on); none: the base model (LoRA off)."
+        ),
+    )
+    template: str | None = field(
+        default=None,
+        metadata=_help(
+            f"Prompt wording ({', '.join(TEMPLATES)}); default: the adapter's, else basic."
+        ),
+    )
+    prompt_format: str | None = field(
+        default=None, metadata=_help("chat, plain or auto; default: the adapter's, else auto.")
+    )
+    candidates_per_source: int = field(
+        default=20,
+        metadata=_help("Top items taken from each --candidates file that gives no :N."),
+    )
+    length_normalize: bool = field(
+        default=False,
+        metadata=_help(
+            "Score = mean log-probability per title token instead of the sum (the sum is the "
+            "title's log-likelihood as the model would generate it; both are in likelihoods.parquet)."
+        ),
+    )
+    exclude_history: bool = field(
+        default=True,
+        metadata=_help(
+            "Drop candidates that are in the example's own history_item_ids (the evaluation's "
+            "--exclude-history rule)."
+        ),
+    )
+    batch_size: int = field(
+        default=32,
+        metadata=_help(
+            "Candidate titles per forward pass (each pass reuses the example's cached prompt)."
+        ),
+    )
+    quantization: str = field(
+        default="none", metadata=_help("Base model weights: none, 8bit or 4bit (bitsandbytes).")
+    )
+    bf16: bool | None = field(
+        default=None,
+        metadata=_help("Run the model in bf16; default: where the device supports it."),
+    )
+
+    def __post_init__(self) -> None:
+        self.examples = Path(self.examples)
+        self.items = Path(self.items)
+        self.out = Path(self.out)
+        self.adapter = Path(self.adapter) if self.adapter is not None else None
+        self.candidates = list(self.candidates or [])
+        _check_choice("quantization", self.quantization, QUANTIZATIONS)
+        if self.template is not None:
+            _check_choice("template", self.template, TEMPLATES)
+        if self.prompt_format is not None:
+            _check_choice("prompt_format", self.prompt_format, PROMPT_FORMATS)
+        for name in ("candidates_per_source", "batch_size"):
+            if getattr(self, name) < 1:
+                raise UsageError(f"--{_flag(name)} must be >= 1, got {getattr(self, name)}")
+        if not self.candidates:
+            raise UsageError("--candidates: give at least one score file (PATH or PATH:N)")
+        self.candidate_sources()  # fail now on a bad PATH:N
+
+    def candidate_sources(self) -> list[tuple[Path, int]]:
+        """(path, N) for each --candidates entry; `PATH:N` takes the top N, `PATH` the default."""
+        sources = []
+        for spec in self.candidates:
+            path, sep, n = spec.rpartition(":")
+            if not sep or not path or not n.strip().lstrip("-").isdigit():
+                path, n = spec, str(self.candidates_per_source)
+            if int(n) < 1:
+                raise UsageError(f"--candidates {spec}: N must be >= 1, got {n}")
+            sources.append((Path(path), int(n)))
+        return sources
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self).items()}
+
+
 def field_help(cls: type) -> dict[str, str]:
     return {f.name: f.metadata.get("help", "") for f in fields(cls)}

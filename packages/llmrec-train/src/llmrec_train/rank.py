@@ -1,0 +1,476 @@
+"""`llmrec-train rank`: the LLM as a ranker.
+
+Each candidate item is scored by the model's log-likelihood of its title as the answer to the
+example's prompt: log P(`"Title"` + end of turn | prompt), the completion exactly as training teaches
+it and as constrained generation would emit it (templates.py), so `"Heat (1995)"` and
+`"Heat (1995) 2"` are told apart by the end token. Candidates are the union of the top items of one or
+more score files (docs/contracts.md); the output is a score file in the same contract, which
+llmrec-eval reads as a ranking row (`baseline scores`) or as a re-weighting (`--reweight scores`).
+
+Cost: the prompt runs once per example; its key/value cache is then expanded over a batch of
+candidate titles (padded on the right, masked), so each title costs only its own ~10-20 tokens.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from llmrec_train._io import (
+    atomic_write_json,
+    check_writable,
+    package_versions,
+    sha256_file,
+)
+from llmrec_train.config import DEFAULT_MODEL, RankConfig
+from llmrec_train.data import read_examples as read_prompts
+from llmrec_train.data import read_item_titles
+from llmrec_train.errors import ContractError, UsageError
+from llmrec_train.recommenders.data import Examples, read_catalogue, read_examples
+from llmrec_train.recommenders.scores import META_FILE, SCORES_FILE, write_scores
+
+log = logging.getLogger(__name__)
+
+LIKELIHOODS_FILE = "likelihoods.parquet"
+MODEL_NAME = "llm-likelihood"
+"""`model` of the written scores.meta.json (the LLM itself is recorded under `llm`)."""
+
+
+# --------------------------------------------------------------------------- candidates
+
+
+@dataclass
+class CandidateSource:
+    """One --candidates file: its top `top_n` items per example (in the examples' order)."""
+
+    path: Path
+    top_n: int
+    model: str | None  # the source's scores.meta.json `model`, if it has a meta file
+    items: list[list[int]]
+
+
+def _fail(path: Path, msg: str, row: int | None = None, fld: str | None = None) -> ContractError:
+    at = "".join([f", row {row}" if row is not None else "", f", field {fld!r}" if fld else ""])
+    return ContractError(f"{path}{at}: {msg}")
+
+
+def read_candidate_source(
+    path: Path, top_n: int, examples: Examples, n_items: int, items_sha256: str
+) -> CandidateSource:
+    """Read and validate a score file (contract `scores.parquet`, or its folder) and keep each
+    example's best `top_n` items (score descending, ties by item id). Errors name the file, the
+    0-based row and the field."""
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    if path.is_dir():
+        path = path / SCORES_FILE
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path}: candidate score file not found (--candidates takes a {SCORES_FILE} or its folder)"
+        )
+    try:
+        table = pq.read_table(path)
+    except Exception as e:  # pyarrow raises several types for a file that is not parquet
+        raise _fail(path, f"not a readable parquet file ({e})") from e
+    kinds = {
+        "example_id": ("a string", lambda t: str(t) in ("string", "large_string")),
+        "item_id": ("an integer", lambda t: str(t).startswith(("int", "uint"))),
+        "score": ("a float", lambda t: str(t) in ("double", "float", "halffloat")),
+    }
+    for col, (what, ok) in kinds.items():
+        if col not in table.column_names:
+            raise _fail(path, f"missing column {col!r} (columns: {table.column_names})")
+        column = table.column(col)
+        if not ok(column.type):
+            raise _fail(path, f"expected {what}, got {column.type}", fld=col)
+        if column.null_count:
+            row = int(np.flatnonzero(column.is_null().to_numpy(zero_copy_only=False))[0])
+            raise _fail(path, f"expected {what}, got null", row=row, fld=col)
+    if table.num_rows == 0:
+        raise _fail(path, "no rows (expected scores for every example)")
+
+    row_of = {eid: i for i, eid in enumerate(examples.example_ids)}
+    ex_ids = table.column("example_id").to_pylist()
+    rows = np.fromiter((row_of.get(e, -1) for e in ex_ids), dtype=np.int64, count=len(ex_ids))
+    bad = np.flatnonzero(rows < 0)
+    if bad.size:
+        r = int(bad[0])
+        raise _fail(
+            path, f"{ex_ids[r]!r} is not an example of {examples.path}", row=r, fld="example_id"
+        )
+    items = table.column("item_id").to_numpy().astype(np.int64)
+    bad = np.flatnonzero((items < 0) | (items >= n_items))
+    if bad.size:
+        r = int(bad[0])
+        raise _fail(
+            path,
+            f"expected an item id in 0..{n_items - 1} (items.parquet), got {items[r]}",
+            row=r,
+            fld="item_id",
+        )
+    scores = table.column("score").to_numpy().astype(np.float64)
+    bad = np.flatnonzero(~np.isfinite(scores))
+    if bad.size:
+        r = int(bad[0])
+        raise _fail(path, f"expected a finite number, got {scores[r]}", row=r, fld="score")
+    order = np.lexsort((items, -scores, rows))  # by example, best score first, ties by item id
+    rows_s, items_s = rows[order], items[order]
+    same = np.flatnonzero((rows_s[1:] == rows_s[:-1]) & (items_s[1:] == items_s[:-1]))
+    if same.size:
+        r = int(max(order[same[0]], order[same[0] + 1]))
+        raise _fail(
+            path,
+            f"duplicate pair (example_id {ex_ids[r]!r}, item_id {items[r]})",
+            row=r,
+            fld="item_id",
+        )
+    counts = np.bincount(rows, minlength=len(examples))
+    missing = np.flatnonzero(counts == 0)
+    if missing.size:
+        raise _fail(
+            path,
+            f"no rows for example {examples.example_ids[missing[0]]!r} of {examples.path} "
+            f"({missing.size} example(s) missing; every example needs at least one row)",
+            fld="example_id",
+        )
+    meta = _read_source_meta(path, len(examples), items_sha256)
+    offsets = np.concatenate([[0], np.cumsum(counts)])
+    kept = [items_s[a : min(b, a + top_n)].tolist() for a, b in itertools.pairwise(offsets)]
+    return CandidateSource(path, top_n, meta.get("model") if meta else None, kept)
+
+
+def _read_source_meta(path: Path, n_examples: int, items_sha256: str) -> dict[str, Any] | None:
+    """The contract fields of `scores.meta.json` beside a candidate file, if it has one."""
+    meta_path = path.with_name(META_FILE)
+    if not meta_path.is_file():
+        return None
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise _fail(meta_path, f"not valid JSON ({e.msg})") from e
+    if not isinstance(meta, dict):
+        raise _fail(meta_path, "expected a JSON object")
+    if meta.get("n_examples") != n_examples:
+        raise _fail(
+            meta_path,
+            f"expected {n_examples} (the examples file's count), got {meta.get('n_examples')!r}",
+            fld="n_examples",
+        )
+    if meta.get("items_sha256") != items_sha256:
+        raise _fail(
+            meta_path,
+            f"scores computed for another items.parquet (sha256 {str(meta.get('items_sha256'))[:12]}..., "
+            f"the catalogue has {items_sha256[:12]}...)",
+            fld="items_sha256",
+        )
+    return meta
+
+
+def union_candidates(
+    sources: list[CandidateSource], histories: list[list[int]], exclude_history: bool
+) -> list[list[int]]:
+    """Per example: the sources' items, each once, in order of first appearance (source order)."""
+    out = []
+    for i, history in enumerate(histories):
+        seen = set(history) if exclude_history else set()
+        merged = []
+        for source in sources:
+            for item in source.items[i]:
+                if item not in seen:
+                    seen.add(item)
+                    merged.append(item)
+        out.append(merged)
+    return out
+
+
+# --------------------------------------------------------------------------- scoring
+
+
+class LikelihoodScorer:
+    """Sum of log-probabilities of completion token sequences after one shared prompt."""
+
+    def __init__(self, model: Any, pad_token_id: int, batch_size: int = 32) -> None:
+        self.model = model
+        self.pad_token_id = pad_token_id
+        self.batch_size = batch_size
+        self.device = next(model.parameters()).device
+
+    @torch.inference_mode()
+    def score(self, prompt_ids: list[int], completions: list[list[int]]) -> np.ndarray:
+        """float64 [len(completions)]: log P(completion | prompt), summed over its tokens."""
+        from transformers import DynamicCache
+
+        prompt = torch.tensor([prompt_ids], device=self.device)
+        out = self.model(input_ids=prompt, use_cache=True)
+        # The first completion token is predicted by the prompt's last position, the same for all.
+        first = torch.log_softmax(out.logits[0, -1].float(), dim=-1)
+        prompt_cache = [(k, v) for k, v, *_ in out.past_key_values]
+        n_prompt = len(prompt_ids)
+        sums = np.zeros(len(completions), dtype=np.float64)
+        # Shortest first: a batch holds titles of similar length (little padding).
+        order = sorted(range(len(completions)), key=lambda i: len(completions[i]))
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start : start + self.batch_size]
+            seqs = [completions[i] for i in idx]
+            width = max(len(s) for s in seqs)
+            head = first[torch.tensor([s[0] for s in seqs], device=self.device)].double()
+            if width == 1:
+                sums[idx] = head.cpu().numpy()
+                continue
+            n = len(seqs)
+            # Feed all but each sequence's last token: token j+1 is predicted at position j.
+            ids = torch.full((n, width), self.pad_token_id, dtype=torch.long)
+            for r, s in enumerate(seqs):
+                ids[r, : len(s)] = torch.tensor(s)
+            ids = ids.to(self.device)
+            fed = ids[:, :-1]
+            lengths = torch.tensor([len(s) for s in seqs], device=self.device)
+            steps = torch.arange(width - 1, device=self.device)
+            real = steps[None, :] < (
+                lengths[:, None] - 1
+            )  # [n, width-1]: position j feeds a real token
+            attention = torch.cat(
+                [torch.ones((n, n_prompt), dtype=torch.long, device=self.device), real.long()],
+                dim=1,
+            )
+            # A fresh cache per batch (the forward pass appends to it): the prompt's keys and values,
+            # expanded over the batch without copying until the model concatenates its own.
+            cache = DynamicCache(
+                ddp_cache_data=[
+                    (k.expand(n, -1, -1, -1), v.expand(n, -1, -1, -1)) for k, v in prompt_cache
+                ],
+                config=self.model.config,
+            )
+            logits = self.model(
+                input_ids=fed, attention_mask=attention, past_key_values=cache, use_cache=True
+            ).logits.float()  # [n, width-1, vocab]
+            targets = ids[:, 1:]
+            token_logp = logits.gather(-1, targets.unsqueeze(-1)).squeeze(-1) - torch.logsumexp(
+                logits, dim=-1
+            )
+            rest = (token_logp.double() * real).sum(dim=1)
+            sums[idx] = (head + rest).cpu().numpy()
+        return sums
+
+
+@torch.inference_mode()
+def full_forward_loglik(model: Any, prompt_ids: list[int], completion: list[int]) -> float:
+    """The reference: one full forward pass over prompt + completion, no cache, no padding."""
+    device = next(model.parameters()).device
+    ids = torch.tensor([prompt_ids + completion], device=device)
+    logp = torch.log_softmax(model(input_ids=ids).logits[0].float(), dim=-1)
+    n = len(prompt_ids)
+    positions = torch.arange(n - 1, n - 1 + len(completion), device=device)
+    return float(logp[positions, torch.tensor(completion, device=device)].double().sum())
+
+
+# --------------------------------------------------------------------------- command
+
+
+def _adapter_base_model(adapter: Path | None) -> str | None:
+    """The base model an adapter was trained on (its llmrec_train.json), if recorded."""
+    from llmrec_train.train import ADAPTER_META
+
+    if adapter is None or not (adapter / ADAPTER_META).is_file():
+        return None
+    return json.loads((adapter / ADAPTER_META).read_text(encoding="utf-8")).get("model")
+
+
+def _clear_outputs(out: Path) -> None:
+    """The previous run's files go first, so an interrupted run leaves no score file behind
+    (stale or half-written); each new file is written through a temporary file."""
+    for name in (META_FILE, SCORES_FILE, LIKELIHOODS_FILE, "manifest.json"):
+        (out / name).unlink(missing_ok=True)
+
+
+def _write_likelihoods(
+    path: Path, example_ids: list[str], candidates: list[list[int]], sums, n_tokens
+) -> None:
+    import os
+    import tempfile
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    counts = [len(c) for c in candidates]
+    total = np.concatenate(sums) if sums else np.zeros(0)
+    tokens = np.concatenate(n_tokens).astype(np.int64) if n_tokens else np.zeros(0, np.int64)
+    table = pa.table(
+        {
+            "example_id": pa.array(
+                np.repeat(np.array(example_ids, dtype=object), counts), pa.string()
+            ),
+            "item_id": pa.array(np.concatenate(candidates).astype(np.int64), pa.int64()),
+            "logp_sum": pa.array(total, pa.float64()),
+            "logp_mean": pa.array(total / np.maximum(tokens, 1), pa.float64()),
+            "n_tokens": pa.array(tokens, pa.int64()),
+        }
+    )
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        pq.write_table(table, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def rank(config: RankConfig) -> Path:
+    """Run `llmrec-train rank`; returns the output folder."""
+    from llmrec_train.generate import Generator
+
+    started = time.time()
+    check_writable(config.out, "--out")
+    catalogue = read_catalogue(config.items)
+    titles = read_item_titles(config.items)
+    examples = read_examples(config.examples, catalogue.n_items, need_target=False)
+    prompts = read_prompts(config.examples, require_output=False)
+    items_sha256 = sha256_file(config.items)
+    sources = [
+        read_candidate_source(path, n, examples, catalogue.n_items, items_sha256)
+        for path, n in config.candidate_sources()
+    ]
+    candidates = union_candidates(sources, examples.histories, config.exclude_history)
+    empty = [i for i, c in enumerate(candidates) if not c]
+    if empty:
+        raise UsageError(
+            f"{config.examples}: example {examples.example_ids[empty[0]]!r} has no candidate left "
+            f"({len(empty)} example(s)): every candidate is in its history; take more per source"
+        )
+    model_name = config.model or _adapter_base_model(config.adapter) or DEFAULT_MODEL
+    gen = Generator(
+        model_name,
+        adapter=config.adapter,
+        template=config.template,
+        prompt_format=config.prompt_format,
+        quantization=config.quantization,
+        bf16=config.bf16,
+    )
+    scorer = LikelihoodScorer(gen.model, gen.tokenizer.pad_token_id, config.batch_size)
+    _clear_outputs(config.out)
+
+    title_ids: dict[int, list[int]] = {}  # item -> completion token ids, tokenized once per run
+    sums: list[np.ndarray] = []
+    n_tokens: list[np.ndarray] = []
+    t0 = time.perf_counter()
+    for ex, items in zip(tqdm(prompts, desc="ranking", unit="example"), candidates, strict=True):
+        for item in items:
+            if item not in title_ids:
+                title_ids[item] = gen.builder.encode_completion(f'"{titles[item]}"')
+        # Items sharing a title share a score: each distinct completion is scored once.
+        distinct: dict[tuple[int, ...], int] = {}
+        for item in items:
+            distinct.setdefault(tuple(title_ids[item]), len(distinct))
+        seqs = [list(s) for s in distinct]
+        values = scorer.score(gen.builder.encode_prompt(ex.instruction, ex.input), seqs)
+        pick = [distinct[tuple(title_ids[item])] for item in items]
+        sums.append(values[pick])
+        n_tokens.append(np.array([len(title_ids[item]) for item in items]))
+    seconds = time.perf_counter() - t0
+
+    per_example = [
+        s / t if config.length_normalize else s for s, t in zip(sums, n_tokens, strict=True)
+    ]
+
+    written = 0
+
+    def score_block(histories: list[list[int]]) -> np.ndarray:
+        # write_scores asks for consecutive blocks of examples: dense rows, -inf = not a candidate.
+        nonlocal written
+        block = np.full((len(histories), catalogue.n_items), -np.inf)
+        for r in range(len(histories)):
+            block[r, candidates[written + r]] = per_example[written + r]
+        written += len(histories)
+        return block
+
+    split = config.examples.stem
+    llm = {
+        "model": model_name,
+        "model_path": gen.model_path,
+        "adapter": str(config.adapter) if config.adapter is not None else None,
+        "lora": config.adapter is not None,
+        "template": gen.template,
+        "prompt_format": gen.builder.resolved_format,
+        "dtype": str(gen.dtype).removeprefix("torch."),
+        "quantization": config.quantization,
+    }
+    sizes = [len(c) for c in candidates]
+    candidate_info = {
+        "sources": [{"path": str(s.path), "top_n": s.top_n, "model": s.model} for s in sources],
+        "exclude_history": config.exclude_history,
+        "per_example": {
+            "min": min(sizes),
+            "mean": round(float(np.mean(sizes)), 2),
+            "max": max(sizes),
+        },
+    }
+    score_info = {
+        "score": "mean" if config.length_normalize else "sum",
+        "length_normalize": config.length_normalize,
+        "completion": "the quoted title then the end-of-turn token, as training and generation use",
+    }
+    config.out.mkdir(parents=True, exist_ok=True)
+    _write_likelihoods(
+        config.out / LIKELIHOODS_FILE, examples.example_ids, candidates, sums, n_tokens
+    )
+    versions = package_versions()
+    write_scores(
+        config.out,
+        examples,
+        score_block,
+        items=config.items,
+        model=MODEL_NAME,
+        top_n=max(sizes),
+        exclude_history=config.exclude_history,
+        config=config.to_dict(),
+        seed=0,
+        versions=versions,
+        extra={
+            "split": split,
+            "llm": llm,
+            "candidates": candidate_info,
+            **score_info,
+            "examples_per_s": round(len(examples) / seconds, 3) if seconds > 0 else None,
+        },
+    )
+    atomic_write_json(
+        config.out / "manifest.json",
+        {
+            "stage": "llmrec-train rank",
+            "config": config.to_dict(),
+            "split": split,
+            "llm": llm,
+            "candidates": candidate_info,
+            **score_info,
+            "inputs_sha256": {
+                str(p): sha256_file(p)
+                for p in [config.examples, config.items, *(s.path for s in sources)]
+            },
+            "n_examples": len(examples),
+            "n_candidates": int(sum(sizes)),
+            "scoring_s": round(seconds, 2),
+            "examples_per_s": round(len(examples) / seconds, 3) if seconds > 0 else None,
+            "versions": versions,
+            "wall_time_s": round(time.time() - started, 2),
+        },
+    )
+    log.info(
+        "ranked %d candidates for %d examples (%.2f examples/s); wrote %s",
+        sum(sizes),
+        len(examples),
+        len(examples) / seconds if seconds > 0 else math.inf,
+        config.out,
+    )
+    return config.out
