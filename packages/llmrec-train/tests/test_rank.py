@@ -22,6 +22,7 @@ from llmrec_train.errors import ContractError, UsageError
 from llmrec_train.rank import (
     LIKELIHOODS_FILE,
     MODEL_NAME,
+    common_prefix,
     full_forward_loglik,
     rank,
     read_candidate_source,
@@ -99,9 +100,16 @@ def test_cached_batched_scores_equal_a_full_forward_pass_per_candidate(model_pat
     assert len({len(c) for c in completions}) > 2
     # The end-of-turn token closes each title, so "Heat (1995)" is not a prefix of a longer title.
     assert all(c[-1] in gen.builder.stop_token_ids for c in completions)
-    scorer = LikelihoodScorer(gen.model, gen.tokenizer.pad_token_id, batch_size=3)
-    for ex in read_prompts(data_dir / "valid.jsonl")[:3]:
-        prompt = gen.builder.encode_prompt(ex.instruction, ex.input)
+    prompts = [
+        gen.builder.encode_prompt(ex.instruction, ex.input)
+        for ex in read_prompts(data_dir / "valid.jsonl")[:3]
+    ]
+    shared = common_prefix(prompts)
+    assert 20 < len(shared) < min(len(p) for p in prompts)  # the chat header and instruction
+    scorer = LikelihoodScorer(
+        gen.model, gen.tokenizer.pad_token_id, batch_size=3, shared_prefix=shared
+    )
+    for prompt in prompts:
         fast = scorer.score(prompt, completions)
         slow = np.array([full_forward_loglik(gen.model, prompt, c) for c in completions])
         np.testing.assert_allclose(fast, slow, atol=1e-3, rtol=0)

@@ -197,36 +197,112 @@ def union_candidates(
 # --------------------------------------------------------------------------- scoring
 
 
-class LikelihoodScorer:
-    """Sum of log-probabilities of completion token sequences after one shared prompt."""
+def common_prefix(seqs: list[list[int]]) -> list[int]:
+    """The longest list of token ids every sequence starts with."""
+    if not seqs:
+        return []
+    first = seqs[0]
+    n = min(len(s) for s in seqs)
+    for s in seqs[1:]:
+        k = 0
+        while k < n and s[k] == first[k]:
+            k += 1
+        n = k
+    return first[:n]
 
-    def __init__(self, model: Any, pad_token_id: int, batch_size: int = 32) -> None:
+
+class LikelihoodScorer:
+    """Sum of log-probabilities of candidate completions (token id lists) after a prompt.
+
+    Three levels of sharing, none of which changes a score (tests compare with a full forward pass):
+    - `shared_prefix`: the token ids every prompt of a run starts with (chat header, instruction,
+      history preamble) run once per run; each example runs only the rest of its prompt.
+    - the tokens every candidate of an example starts with (the opening quote) join the prompt pass.
+    - the prompt's key/value cache is expanded over each batch of candidates (right padding, masked).
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        pad_token_id: int,
+        batch_size: int = 32,
+        shared_prefix: list[int] | None = None,
+    ) -> None:
         self.model = model
         self.pad_token_id = pad_token_id
         self.batch_size = batch_size
         self.device = next(model.parameters()).device
+        self.shared_prefix = list(shared_prefix or [])
+        self._prefix_kv: list[tuple[torch.Tensor, torch.Tensor]] | None = None
+
+    def _cache(self, kv: list[tuple[torch.Tensor, torch.Tensor]], batch: int = 1) -> Any:
+        """A new cache holding `kv` (the model appends to a cache, so each pass gets its own),
+        expanded over `batch` rows without copying until the model concatenates its own."""
+        from transformers import DynamicCache
+
+        return DynamicCache(
+            ddp_cache_data=[
+                (k.expand(batch, -1, -1, -1), v.expand(batch, -1, -1, -1)) for k, v in kv
+            ],
+            config=self.model.config,
+        )
+
+    def _run_context(self, context: list[int], n_scored: int) -> tuple[torch.Tensor, Any]:
+        """Run `context` (the prompt, then the candidates' common tokens): log-probabilities of the
+        last `n_scored` positions' next tokens, float32 [n_scored, vocab], and the cache."""
+        prefix = self.shared_prefix
+        start = (
+            len(prefix)
+            if 0 < len(prefix) < len(context) - n_scored + 1 and context[: len(prefix)] == prefix
+            else 0
+        )
+        past = None
+        if start:
+            if self._prefix_kv is None:
+                out = self.model(
+                    input_ids=torch.tensor([prefix], device=self.device),
+                    use_cache=True,
+                    logits_to_keep=1,
+                )
+                self._prefix_kv = [(k, v) for k, v, *_ in out.past_key_values]
+            past = self._cache(self._prefix_kv)
+        out = self.model(
+            input_ids=torch.tensor([context[start:]], device=self.device),
+            past_key_values=past,
+            use_cache=True,
+            logits_to_keep=n_scored,  # the other positions' logits are never used
+        )
+        return torch.log_softmax(out.logits[0].float(), dim=-1), out.past_key_values
 
     @torch.inference_mode()
     def score(self, prompt_ids: list[int], completions: list[list[int]]) -> np.ndarray:
         """float64 [len(completions)]: log P(completion | prompt), summed over its tokens."""
-        from transformers import DynamicCache
-
-        prompt = torch.tensor([prompt_ids], device=self.device)
-        out = self.model(input_ids=prompt, use_cache=True)
-        # The first completion token is predicted by the prompt's last position, the same for all.
-        first = torch.log_softmax(out.logits[0, -1].float(), dim=-1)
-        prompt_cache = [(k, v) for k, v, *_ in out.past_key_values]
-        n_prompt = len(prompt_ids)
-        sums = np.zeros(len(completions), dtype=np.float64)
+        # Tokens all candidates start with (at least one token of each is left to batch).
+        common = common_prefix(completions)[: min(len(c) for c in completions) - 1]
+        context = list(prompt_ids) + common
+        logp, prompt_cache = self._run_context(context, len(common) + 1)
+        shared = float(
+            logp[
+                torch.arange(len(common), device=self.device),
+                torch.tensor(common, dtype=torch.long, device=self.device),
+            ]
+            .double()
+            .sum()
+        )
+        first = logp[-1]  # predicts every candidate's first token after the common ones
+        kv = [(k, v) for k, v, *_ in prompt_cache]
+        n_context = len(context)
+        rests = [c[len(common) :] for c in completions]
+        sums = np.full(len(completions), shared, dtype=np.float64)
         # Shortest first: a batch holds titles of similar length (little padding).
-        order = sorted(range(len(completions)), key=lambda i: len(completions[i]))
+        order = sorted(range(len(rests)), key=lambda i: len(rests[i]))
         for start in range(0, len(order), self.batch_size):
             idx = order[start : start + self.batch_size]
-            seqs = [completions[i] for i in idx]
+            seqs = [rests[i] for i in idx]
             width = max(len(s) for s in seqs)
             head = first[torch.tensor([s[0] for s in seqs], device=self.device)].double()
             if width == 1:
-                sums[idx] = head.cpu().numpy()
+                sums[idx] += head.cpu().numpy()
                 continue
             n = len(seqs)
             # Feed all but each sequence's last token: token j+1 is predicted at position j.
@@ -234,33 +310,23 @@ class LikelihoodScorer:
             for r, s in enumerate(seqs):
                 ids[r, : len(s)] = torch.tensor(s)
             ids = ids.to(self.device)
-            fed = ids[:, :-1]
             lengths = torch.tensor([len(s) for s in seqs], device=self.device)
             steps = torch.arange(width - 1, device=self.device)
-            real = steps[None, :] < (
-                lengths[:, None] - 1
-            )  # [n, width-1]: position j feeds a real token
+            real = steps[None, :] < (lengths[:, None] - 1)  # position j feeds a real token
             attention = torch.cat(
-                [torch.ones((n, n_prompt), dtype=torch.long, device=self.device), real.long()],
+                [torch.ones((n, n_context), dtype=torch.long, device=self.device), real.long()],
                 dim=1,
             )
-            # A fresh cache per batch (the forward pass appends to it): the prompt's keys and values,
-            # expanded over the batch without copying until the model concatenates its own.
-            cache = DynamicCache(
-                ddp_cache_data=[
-                    (k.expand(n, -1, -1, -1), v.expand(n, -1, -1, -1)) for k, v in prompt_cache
-                ],
-                config=self.model.config,
-            )
             logits = self.model(
-                input_ids=fed, attention_mask=attention, past_key_values=cache, use_cache=True
+                input_ids=ids[:, :-1],
+                attention_mask=attention,
+                past_key_values=self._cache(kv, n),
+                use_cache=True,
             ).logits.float()  # [n, width-1, vocab]
-            targets = ids[:, 1:]
-            token_logp = logits.gather(-1, targets.unsqueeze(-1)).squeeze(-1) - torch.logsumexp(
+            token_logp = logits.gather(-1, ids[:, 1:].unsqueeze(-1)).squeeze(-1) - torch.logsumexp(
                 logits, dim=-1
             )
-            rest = (token_logp.double() * real).sum(dim=1)
-            sums[idx] = (head + rest).cpu().numpy()
+            sums[idx] += (head + (token_logp.double() * real).sum(dim=1)).cpu().numpy()
         return sums
 
 
@@ -358,14 +424,22 @@ def rank(config: RankConfig) -> Path:
         quantization=config.quantization,
         bf16=config.bf16,
     )
-    scorer = LikelihoodScorer(gen.model, gen.tokenizer.pad_token_id, config.batch_size)
+    prompt_ids = [gen.builder.encode_prompt(ex.instruction, ex.input) for ex in prompts]
+    scorer = LikelihoodScorer(
+        gen.model,
+        gen.tokenizer.pad_token_id,
+        config.batch_size,
+        # What every prompt starts with (chat header, instruction, history preamble) runs once.
+        shared_prefix=common_prefix(prompt_ids)[: min(len(p) for p in prompt_ids) - 1],
+    )
     _clear_outputs(config.out)
 
     title_ids: dict[int, list[int]] = {}  # item -> completion token ids, tokenized once per run
     sums: list[np.ndarray] = []
     n_tokens: list[np.ndarray] = []
     t0 = time.perf_counter()
-    for ex, items in zip(tqdm(prompts, desc="ranking", unit="example"), candidates, strict=True):
+    bar = tqdm(prompt_ids, desc="ranking", unit="example")
+    for prompt, items in zip(bar, candidates, strict=True):
         for item in items:
             if item not in title_ids:
                 title_ids[item] = gen.builder.encode_completion(f'"{titles[item]}"')
@@ -374,7 +448,7 @@ def rank(config: RankConfig) -> Path:
         for item in items:
             distinct.setdefault(tuple(title_ids[item]), len(distinct))
         seqs = [list(s) for s in distinct]
-        values = scorer.score(gen.builder.encode_prompt(ex.instruction, ex.input), seqs)
+        values = scorer.score(prompt, seqs)
         pick = [distinct[tuple(title_ids[item])] for item in items]
         sums.append(values[pick])
         n_tokens.append(np.array([len(title_ids[item]) for item in items]))
