@@ -244,7 +244,7 @@ def test_bad_candidate_meta_and_types(examples, data_dir, tmp_path):
         ContractError, match=r"types\.parquet, field 'item_id': expected an integer, got string"
     ):
         read_candidate_source(tmp_path / "types.parquet", 3, ex, n_items, sha)
-    with pytest.raises(FileNotFoundError, match="candidate score file not found"):
+    with pytest.raises(FileNotFoundError, match="candidate file not found"):
         read_candidate_source(tmp_path / "missing", 3, ex, n_items, sha)
     # The top N per example, best first (ties by item id), from a valid file.
     good = read_candidate_source(_write_scores(tmp_path / "good", rows, None), 2, ex, n_items, sha)
@@ -278,3 +278,35 @@ def test_cli_bad_candidates_exit_2_and_write_nothing(data_dir, tmp_path):
     assert proc.returncode == 2, proc.stderr
     assert "row 6, field 'score': expected a finite number, got inf" in proc.stderr
     assert not out.exists()
+
+
+def test_llmrec_eval_ranks_file_as_candidates(examples, data_dir, tmp_path):
+    """An evaluated row's ranks.parquet (content baseline, LLM grounding) gives its top items."""
+    ex, n_items = examples
+    sha = _meta(data_dir, 0, 0)["items_sha256"]
+    tops = [[(7 * k + j) % 300 for j in range(6)] for k in range(len(ex))]
+    folder = tmp_path / "content"
+    folder.mkdir()
+    table = pa.table(
+        {
+            "example_id": ex.example_ids,
+            "target_item_id": pa.array(ex.targets, pa.int64()),
+            "rank": pa.array([0] * len(ex), pa.int64()),
+            "top_item_ids": pa.array(tops, pa.list_(pa.int64())),
+        }
+    )
+    pq.write_table(table, folder / "ranks.parquet")
+    (folder / "metrics.json").write_text(json.dumps({"name": "content"}), encoding="utf-8")
+    source = read_candidate_source(folder, 4, ex, n_items, sha)
+    assert source.items == [t[:4] for t in tops] and source.model == "content"
+    pq.write_table(table.slice(1), folder / "ranks.parquet")
+    with pytest.raises(
+        ContractError, match=r"field 'example_id': no row for example 'valid-000000'"
+    ):
+        read_candidate_source(folder, 4, ex, n_items, sha)
+    bad = table.set_column(3, "top_item_ids", pa.array([[1, 1]] + tops[1:], pa.list_(pa.int64())))
+    pq.write_table(bad, folder / "ranks.parquet")
+    with pytest.raises(
+        ContractError, match=r"row 0, field 'top_item_ids': expected a non-empty list of distinct"
+    ):
+        read_candidate_source(folder, 4, ex, n_items, sha)

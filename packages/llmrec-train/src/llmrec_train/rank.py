@@ -42,6 +42,7 @@ from llmrec_train.recommenders.scores import META_FILE, SCORES_FILE, write_score
 log = logging.getLogger(__name__)
 
 LIKELIHOODS_FILE = "likelihoods.parquet"
+RANKS_FILE = "ranks.parquet"  # llmrec-eval's per-example rankings, also accepted as candidates
 MODEL_NAME = "llm-likelihood"
 """`model` of the written scores.meta.json (the LLM itself is recorded under `llm`)."""
 
@@ -69,20 +70,25 @@ def read_candidate_source(
 ) -> CandidateSource:
     """Read and validate a score file (contract `scores.parquet`, or its folder) and keep each
     example's best `top_n` items (score descending, ties by item id). Errors name the file, the
-    0-based row and the field."""
+    0-based row and the field. An llmrec-eval `ranks.parquet` (any evaluated row: the content
+    baseline, the LLM's grounding) is read too: its `top_item_ids`, best first."""
     import pyarrow.parquet as pq
 
     path = Path(path)
     if path.is_dir():
-        path = path / SCORES_FILE
+        has_ranks = (path / RANKS_FILE).is_file() and not (path / SCORES_FILE).is_file()
+        path = path / (RANKS_FILE if has_ranks else SCORES_FILE)
     if not path.is_file():
         raise FileNotFoundError(
-            f"{path}: candidate score file not found (--candidates takes a {SCORES_FILE} or its folder)"
+            f"{path}: candidate file not found (--candidates takes a {SCORES_FILE}, an llmrec-eval "
+            f"{RANKS_FILE}, or the folder holding one)"
         )
     try:
         table = pq.read_table(path)
     except Exception as e:  # pyarrow raises several types for a file that is not parquet
         raise _fail(path, f"not a readable parquet file ({e})") from e
+    if "top_item_ids" in table.column_names and "item_id" not in table.column_names:
+        return _read_ranks(path, table, top_n, examples, n_items)
     kinds = {
         "example_id": ("a string", lambda t: str(t) in ("string", "large_string")),
         "item_id": ("an integer", lambda t: str(t).startswith(("int", "uint"))),
@@ -148,6 +154,50 @@ def read_candidate_source(
     offsets = np.concatenate([[0], np.cumsum(counts)])
     kept = [items_s[a : min(b, a + top_n)].tolist() for a, b in itertools.pairwise(offsets)]
     return CandidateSource(path, top_n, meta.get("model") if meta else None, kept)
+
+
+def _read_ranks(
+    path: Path, table: Any, top_n: int, examples: Examples, n_items: int
+) -> CandidateSource:
+    """llmrec-eval's `ranks.parquet`: one row per example, `top_item_ids` best first."""
+    if "example_id" not in table.column_names:
+        raise _fail(path, f"missing column 'example_id' (columns: {table.column_names})")
+    row_of = {eid: i for i, eid in enumerate(examples.example_ids)}
+    kept: list[list[int] | None] = [None] * len(examples)
+    ids = table.column("example_id").to_pylist()
+    tops = table.column("top_item_ids").to_pylist()
+    for r, (eid, top) in enumerate(zip(ids, tops, strict=True)):
+        if eid not in row_of:
+            raise _fail(
+                path, f"{eid!r} is not an example of {examples.path}", row=r, fld="example_id"
+            )
+        if kept[row_of[eid]] is not None:
+            raise _fail(path, f"{eid!r} appears twice", row=r, fld="example_id")
+        ok = isinstance(top, list) and all(isinstance(v, int) and 0 <= v < n_items for v in top)
+        if not ok or not top or len(set(top)) != len(top):
+            raise _fail(
+                path,
+                f"expected a non-empty list of distinct item ids in 0..{n_items - 1}, got {top!r}",
+                row=r,
+                fld="top_item_ids",
+            )
+        kept[row_of[eid]] = top[:top_n]
+    missing = [i for i, k in enumerate(kept) if k is None]
+    if missing:
+        raise _fail(
+            path,
+            f"no row for example {examples.example_ids[missing[0]]!r} of {examples.path} "
+            f"({len(missing)} example(s) missing)",
+            fld="example_id",
+        )
+    metrics = path.with_name("metrics.json")
+    name = None
+    if metrics.is_file():
+        try:
+            name = json.loads(metrics.read_text(encoding="utf-8")).get("name")
+        except (json.JSONDecodeError, AttributeError):
+            name = None  # informative only
+    return CandidateSource(path, top_n, name, [k for k in kept if k is not None])
 
 
 def _read_source_meta(path: Path, n_examples: int, items_sha256: str) -> dict[str, Any] | None:
