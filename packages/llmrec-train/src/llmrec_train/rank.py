@@ -29,6 +29,7 @@ from tqdm.auto import tqdm
 from llmrec_train._io import (
     atomic_write_json,
     check_writable,
+    default_file_mode,
     package_versions,
     sha256_file,
 )
@@ -437,6 +438,7 @@ def _write_likelihoods(
     os.close(fd)
     try:
         pq.write_table(table, tmp)
+        os.chmod(tmp, default_file_mode())  # mkstemp makes it private (0600)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -567,6 +569,7 @@ def rank(config: RankConfig) -> Path:
             "candidates": candidate_info,
             **score_info,
             "examples_per_s": round(len(examples) / seconds, 3) if seconds > 0 else None,
+            "wall_time_s": round(time.time() - started, 2),  # the whole run, not only the writing
         },
     )
     atomic_write_json(

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from llmrec_train._io import atomic_write_json, sha256_file
+from llmrec_train._io import atomic_write_json, default_file_mode, sha256_file
 from llmrec_train.errors import ContractError
 from llmrec_train.recommenders.data import Examples
 
@@ -135,6 +135,7 @@ def write_scores(
                 )
                 if progress is not None:
                     progress(len(block))
+        os.chmod(tmp, default_file_mode())  # mkstemp makes it private (0600)
         os.replace(tmp, folder / SCORES_FILE)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
