@@ -527,6 +527,7 @@ def rank(config: RankConfig) -> Path:
         "model_path": gen.model_path,
         "adapter": str(config.adapter) if config.adapter is not None else None,
         "lora": config.adapter is not None,
+        "lora_merged": gen.merged_lora,  # LoRA folded into the weights (same scores, faster)
         "template": gen.template,
         "prompt_format": gen.builder.resolved_format,
         "dtype": str(gen.dtype).removeprefix("torch."),
