@@ -91,7 +91,7 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
             "batch_size": 4,
             "grad_accum": 32,
             "max_length": 512,
-            "train_on_inputs": True,
+            "loss_on": "all",
             "seed": 0,
         },
         "generate": {

@@ -47,6 +47,11 @@ def test_bad_rows_name_file_line_and_field(tmp_path: Path):
     f.write_text(json.dumps(good) + "\n{not json\n")
     with pytest.raises(ContractError, match=r"train.jsonl:2: not valid JSON"):
         read_examples(f)
+    f.write_text(json.dumps(good) + "\n" + json.dumps({**good, "history_titles": "A"}) + "\n")
+    with pytest.raises(
+        ContractError, match=r"train.jsonl:2: field 'history_titles' must be a list of non-empty"
+    ):
+        read_examples(f)
     f.write_text(json.dumps({"example_id": "a", "input": "x", "output": "y"}) + "\n")
     with pytest.raises(ContractError, match=r"train.jsonl:1: missing field 'instruction'"):
         read_examples(f)
@@ -68,6 +73,7 @@ def test_bad_option_values(tmp_path):
         ({"save_steps": -1}, r"--save-steps must be >= 0"),
         ({"resume": "maybe"}, r"--resume: 'maybe' is not one of no, auto, yes"),
         ({"weight_decay": -0.1}, r"--weight-decay must be >= 0"),
+        ({"loss_on": "prompt"}, r"--loss-on: 'prompt' is not one of completion, titles, all"),
     ],
 )
 def test_nonsense_values_fail_before_anything_is_written(tmp_path, changes, message):
@@ -92,7 +98,9 @@ def test_max_length_shorter_than_a_prompt_names_the_example(model_path, data_dir
     config = TrainConfig(
         train_file=data_dir / "train.jsonl", output_dir=out, max_length=20, model=model_path
     )
-    with pytest.raises(UsageError, match=r"train\.jsonl: example_id 'train-\d+': its prompt is"):
+    with pytest.raises(
+        UsageError, match=r"train\.jsonl:\d+: example_id 'train-\d+': its prompt is"
+    ):
         train(config)
     assert not out.exists()
 
@@ -166,7 +174,13 @@ def test_resume_compares_every_setting_that_changes_what_is_learned(data_dir, tm
     same = training_key(config, use_bf16=True)
     assert _choose_checkpoint("auto", ckpt_dir, same) == ckpt_dir / "checkpoint-3"
     assert not (ckpt_dir / "checkpoint-5").exists()
-    for changes in ({"lora_r": 4}, {"seed": 1}, {"epochs": 6.0}, {"n_train": 512}):
+    for changes in (
+        {"lora_r": 4},
+        {"seed": 1},
+        {"epochs": 6.0},
+        {"n_train": 512},
+        {"loss_on": "titles"},
+    ):
         changed = TrainConfig(**{**config.__dict__, **changes})
         assert _choose_checkpoint("auto", ckpt_dir, training_key(changed, use_bf16=True)) is None
     with pytest.raises(UsageError, match=r"--resume yes: .*other settings \(lora_r 8 -> 4\)"):
@@ -182,7 +196,9 @@ def test_resume_compares_every_setting_that_changes_what_is_learned(data_dir, tm
     # the precision too
     assert _choose_checkpoint("auto", ckpt_dir, training_key(config, use_bf16=False)) is None
     # logging or checkpointing cadence does not
-    cadence = TrainConfig(**{**config.__dict__, "save_steps": 3, "logging_steps": 5})
+    cadence = TrainConfig(
+        **{**config.__dict__, "save_steps": 3, "logging_steps": 5, "keep_epoch_adapters": False}
+    )
     assert _choose_checkpoint("auto", ckpt_dir, training_key(cadence, use_bf16=True)) is not None
 
 

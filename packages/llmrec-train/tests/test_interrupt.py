@@ -36,11 +36,15 @@ def test_interrupted_epoch_resumes_from_a_mid_epoch_checkpoint(model_path, data_
     assert last.startswith("interrupted: training stopped; the same command with --resume auto")
     assert "checkpoint-2" in last, last
     assert not (out / "adapter_model.safetensors").exists()
+    assert not (out / "epochs" / "epoch-1").exists()  # the epoch did not end
 
     done = subprocess.run(argv, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "checkpoint-2 (same settings and data)" in done.stderr
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["global_steps"] == 4
+    # the epoch that ended after the resume is kept, loadable like the final adapter
+    assert [e["epoch"] for e in manifest["epoch_adapters"]] == [1]
+    assert (out / "epochs" / "epoch-1" / "adapter_config.json").is_file()
     log = json.loads((out / "training_log.json").read_text())
     assert [s["step"] for s in log["steps"]][-2:] == [3, 4]

@@ -8,6 +8,7 @@ import os
 import shutil
 from pathlib import Path
 
+import pytest
 import torch
 from llmrec_train.data import read_examples
 from llmrec_train.models import load_model, load_tokenizer
@@ -29,10 +30,10 @@ def _batch(model_path: str, data_dir: Path, n: int = 8) -> dict[str, torch.Tenso
     ids = torch.full((n, width), tokenizer.pad_token_id)
     mask = torch.zeros((n, width), dtype=torch.long)
     labels = torch.full((n, width), -100)
-    for i, (x, m) in enumerate(zip(ds["input_ids"], ds["completion_mask"], strict=True)):
+    for i, (x, y) in enumerate(zip(ds["input_ids"], ds["labels"], strict=True)):
         ids[i, : len(x)] = torch.tensor(x)
         mask[i, : len(x)] = 1
-        labels[i, : len(x)] = torch.where(torch.tensor(m) == 1, torch.tensor(x), -100)
+        labels[i, : len(x)] = torch.tensor(y)
     return {"input_ids": ids, "attention_mask": mask, "labels": labels}
 
 
@@ -119,6 +120,9 @@ def test_resume_auto_continues_a_checkpoint_made_with_the_same_settings(trained,
     assert f"resuming from {checkpoints[0]}" in caplog.text
     manifest = json.loads((resumed.output_dir / "manifest.json").read_text())
     assert manifest["global_steps"] == 6  # 2 epochs of 24 examples / batch 8, finished
+    # the epoch adapters of the interrupted run and of the resumed one are all there
+    assert [e["epoch"] for e in manifest["epoch_adapters"]] == [1, 2]
+    assert (out / "epochs" / "epoch-2" / "adapter_model.safetensors").is_file()
 
 
 def test_resume_auto_starts_fresh_after_a_settings_change(trained, tmp_path, caplog):
@@ -129,6 +133,7 @@ def test_resume_auto_starts_fresh_after_a_settings_change(trained, tmp_path, cap
     out = tmp_path / "changed"
     shutil.copytree(result.output_dir, out)
     old_adapter = (out / "adapter_model.safetensors").read_bytes()
+    old_epoch_1 = (out / "epochs" / "epoch-1" / "adapter_model.safetensors").read_bytes()
     caplog.set_level("INFO", logger="llmrec_train.train")
     fresh = train(_retrain(config, output_dir=out, resume="auto", learning_rate=5e-3))
     warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
@@ -139,5 +144,34 @@ def test_resume_auto_starts_fresh_after_a_settings_change(trained, tmp_path, cap
     manifest = json.loads((fresh.output_dir / "manifest.json").read_text())
     assert manifest["global_steps"] == 6  # all of it, from step 0
     assert (out / "adapter_model.safetensors").read_bytes() != old_adapter
+    # a fresh start replaces the earlier run's epoch adapters too
+    assert (out / "epochs" / "epoch-1" / "adapter_model.safetensors").read_bytes() != old_epoch_1
     key = json.loads((out / "checkpoints" / RESUME_KEY).read_text())
     assert key["learning_rate"] == 5e-3
+
+
+def test_every_epoch_adapter_is_kept_and_recorded(trained, model_path):
+    """One 2-epoch run keeps two distinct adapters; the final one is the best epoch's."""
+    from safetensors.torch import load_file
+
+    result, _ = trained
+    out = result.output_dir
+    manifest = json.loads((out / "manifest.json").read_text())
+    kept = manifest["epoch_adapters"]
+    assert [(e["epoch"], e["adapter"], e["global_step"]) for e in kept] == [
+        (1, "epochs/epoch-1", 3),
+        (2, "epochs/epoch-2", 6),
+    ]
+    epochs = list(csv.DictReader((out / "loss_epochs.csv").read_text().splitlines()))
+    assert [e["eval_loss"] for e in kept] == pytest.approx([float(r["eval_loss"]) for r in epochs])
+    weights = {}
+    for e in kept:
+        folder = out / e["adapter"]
+        meta = json.loads((folder / "llmrec_train.json").read_text())
+        assert meta["epoch"] == e["epoch"] and meta["template"] == "basic"  # what generate reads
+        weights[e["epoch"]] = load_file(folder / "adapter_model.safetensors")
+    assert weights[1].keys() == weights[2].keys() and len(weights[1]) == 4 * 30
+    assert any(not torch.equal(weights[1][k], weights[2][k]) for k in weights[1])
+    best = min(kept, key=lambda e: e["eval_loss"])
+    final = load_file(out / "adapter_model.safetensors")
+    assert all(torch.equal(final[k], weights[best["epoch"]][k]) for k in final)

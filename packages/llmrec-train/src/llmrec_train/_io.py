@@ -34,6 +34,13 @@ def default_file_mode() -> int:
     return 0o666 & ~mask
 
 
+def default_dir_mode() -> int:
+    """The mode a new folder gets (0777 minus the umask); mkdtemp's folders are private (0700)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o777 & ~mask
+
+
 def atomic_write_json(path: Path, obj: Any) -> None:
     atomic_write_text(path, json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n")
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import typer
 
-from llmrec_train.config import GenerateConfig, RankConfig, TrainConfig
+from llmrec_train.config import GenerateConfig, ParamsConfig, RankConfig, TrainConfig
 from llmrec_train.errors import UsageError
 from llmrec_train.recommenders.config import RecommendConfig
 
@@ -123,6 +123,8 @@ def _interrupt_hint(kwargs: dict[str, Any]) -> str:
         return "rank stopped; no score file was written (run the same command again)"
     if "top_n" in kwargs and "model" in kwargs:  # recommend
         return "recommend stopped; no score file was written (run the same command again)"
+    if "lora_r" in kwargs and "train_file" not in kwargs:  # params
+        return "params stopped; nothing was written (run the same command again)"
     if "train_file" not in kwargs:
         return "generation stopped; nothing was written (run the same command again)"
     from llmrec_train.train import last_checkpoint
@@ -154,6 +156,12 @@ def _rank(config: RankConfig) -> Path:
     return rank(config)
 
 
+def _params(config: ParamsConfig) -> str:
+    from llmrec_train.params import params
+
+    return params(config)
+
+
 def _recommend(config: RecommendConfig) -> Path:
     from llmrec_train.recommenders.run import recommend
 
@@ -168,6 +176,7 @@ app.command("recommend", help=RecommendConfig.__doc__)(
     command_from_dataclass(RecommendConfig, _recommend)
 )
 app.command("rank", help=RankConfig.__doc__)(command_from_dataclass(RankConfig, _rank))
+app.command("params", help=ParamsConfig.__doc__)(command_from_dataclass(ParamsConfig, _params))
 
 
 @app.command()

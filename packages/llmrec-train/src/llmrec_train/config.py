@@ -119,10 +119,12 @@ class TrainConfig:
     seed: int = field(
         default=0, metadata=_help("Seed for sampling, LoRA init, shuffling and dropout.")
     )
-    train_on_inputs: bool = field(
-        default=False,
+    loss_on: str = field(
+        default="completion",
         metadata=_help(
-            "Loss on the whole sequence (BIGRec's train_on_inputs) instead of the completion only."
+            "Tokens the loss is on: completion (the answer only), titles (every history title in "
+            "the prompt plus the answer; needs the examples' history_titles field) or all (the "
+            "whole sequence, BIGRec's train_on_inputs)."
         ),
     )
     lora_r: int = field(default=8, metadata=_help("LoRA rank."))
@@ -165,6 +167,13 @@ class TrainConfig:
             "interrupted run resumes mid-epoch; 0: only at epoch ends."
         ),
     )
+    keep_epoch_adapters: bool = field(
+        default=True,
+        metadata=_help(
+            "Keep the adapter of every completed epoch in output_dir/epochs/epoch-N (each loadable "
+            "by `generate --adapter`), besides the final (best) one in output_dir."
+        ),
+    )
     resume: str = field(
         default="no",
         metadata=_help(
@@ -188,6 +197,7 @@ class TrainConfig:
         _check_choice("prompt_format", self.prompt_format, PROMPT_FORMATS)
         _check_choice("quantization", self.quantization, QUANTIZATIONS)
         _check_choice("resume", self.resume, RESUME_MODES)
+        _check_choice("loss_on", self.loss_on, LOSS_ON)
         # lr_scheduler is checked by check_lr_scheduler() when training starts: transformers'
         # scheduler list costs ~10 s of imports, and flag errors and --help must be instant.
         minimum = {
@@ -240,6 +250,7 @@ class TrainConfig:
 
 
 DECODINGS = ("greedy", "sample", "beam")
+LOSS_ON = ("completion", "titles", "all")
 RESUME_MODES = ("no", "auto", "yes")
 PREFILL_MODES = ("hf", "once", "shared")
 
@@ -598,6 +609,46 @@ class RankConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self).items()}
+
+
+@dataclass
+class ParamsConfig:
+    """Print the trainable-parameter table (Model | Trainable | Total | %) of LoRA on each model, counted
+    by peft on the real PEFT model (built from the model's config, without loading its weights)."""
+
+    model: str = field(
+        default=DEFAULT_MODEL,
+        metadata=_help(
+            f"Comma-separated models: '{DEFAULT_MODEL}', Hugging Face ids or local folders "
+            "(only their config.json is read)."
+        ),
+    )
+    lora_r: int = field(default=8, metadata=_help("LoRA rank."))
+    lora_target_modules: str = field(
+        default="q_proj,v_proj", metadata=_help("Comma-separated module names LoRA adapts.")
+    )
+    out: Path | None = field(
+        default=None, metadata=_help("Also write the Markdown table to this file.")
+    )
+
+    def __post_init__(self) -> None:
+        self.out = Path(self.out) if self.out is not None else None
+        if self.lora_r < 1:
+            raise UsageError(f"--lora-r must be >= 1, got {self.lora_r}")
+        if not self.models:
+            raise UsageError("--model: give at least one model")
+        if not self.target_modules:
+            raise UsageError(
+                "--lora-target-modules: give at least one module name, e.g. q_proj,v_proj"
+            )
+
+    @property
+    def models(self) -> list[str]:
+        return [m.strip() for m in self.model.split(",") if m.strip()]
+
+    @property
+    def target_modules(self) -> list[str]:
+        return [m.strip() for m in self.lora_target_modules.split(",") if m.strip()]
 
 
 def field_help(cls: type) -> dict[str, str]:

@@ -29,6 +29,10 @@ class Example:
     input: str
     output: str
     raw: dict[str, Any]
+    history_titles: tuple[str, ...] | None = None
+    """The history's titles, oldest first, when the row has `history_titles` (for `--loss-on titles`)."""
+    line: int = 0
+    """1-based line in the file it was read from (0: not read from a file)."""
 
     @property
     def system(self) -> str | None:
@@ -77,6 +81,15 @@ def read_examples(
                 )
             if require_videos:
                 _check_videos(path, line_no, row)
+            history_titles = row.get("history_titles")
+            if history_titles is not None and (
+                not isinstance(history_titles, list)
+                or not all(isinstance(t, str) and t for t in history_titles)
+            ):
+                raise ContractError(
+                    f"{path}:{line_no}: field 'history_titles' must be a list of non-empty strings, "
+                    f"got {history_titles!r:.80}"
+                )
             if row["example_id"] in seen:
                 raise ContractError(f"{path}:{line_no}: duplicate example_id {row['example_id']!r}")
             seen.add(row["example_id"])
@@ -87,6 +100,8 @@ def read_examples(
                     input=row["input"],
                     output=row.get("output", ""),
                     raw=row,
+                    history_titles=tuple(history_titles) if history_titles is not None else None,
+                    line=line_no,
                 )
             )
     return examples

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:  # the CLI imports this module for --help: no transformers import at run time
+    from collections.abc import Sequence
+
     from transformers import PreTrainedTokenizerBase
 
 from llmrec_train.errors import UsageError
@@ -140,6 +142,49 @@ class PromptBuilder:
         return self.tokenizer(
             self.prompt_text(instruction, input_text, system), add_special_tokens=add_special
         )["input_ids"]
+
+    def encode_prompt_marking(
+        self,
+        instruction: str,
+        input_text: str,
+        phrases: Sequence[str],
+        system: str | None = None,
+    ) -> tuple[list[int], list[int]]:
+        """The prompt's token ids (exactly `encode_prompt`'s) and a 0/1 mask that is 1 on every token
+        overlapping one of `phrases`, found in order in the prompt text (e.g. the history's titles).
+
+        Token boundaries need not match the phrase's: a token such as `)",` that ends a title and
+        starts the punctuation after it is marked. Raises ValueError naming a phrase that is missing.
+        """
+        if not self.tokenizer.is_fast:
+            raise UsageError(
+                "marking titles in the prompt needs a fast tokenizer (character offsets); "
+                "this model's tokenizer is a slow one"
+            )
+        text = self.prompt_text(instruction, input_text, system)
+        # Search from where the input starts, so a title that also occurs in the instruction is found
+        # in the history (chat templates may trim the input, so fall back to the start of the text).
+        start = max(text.find(input_text.strip()), 0) if input_text.strip() else 0
+        spans = []
+        for phrase in phrases:
+            at = text.find(phrase, start)
+            if at < 0:
+                raise ValueError(
+                    f"{phrase!r} does not occur in the prompt (after position {start})"
+                )
+            spans.append((at, at + len(phrase)))
+            start = at + len(phrase)
+        encoded = self.tokenizer(
+            text, add_special_tokens=self.resolved_format == "plain", return_offsets_mapping=True
+        )
+        mask = [0] * len(encoded["input_ids"])
+        i = 0
+        for k, (lo, hi) in enumerate(encoded["offset_mapping"]):
+            while i < len(spans) and spans[i][1] <= lo:
+                i += 1
+            if i < len(spans) and lo < spans[i][1] and hi > spans[i][0] and hi > lo:
+                mask[k] = 1
+        return list(encoded["input_ids"]), mask
 
     def encode_completion(self, output: str) -> list[int]:
         return self.encode_text(self.completion_text(output))

@@ -19,6 +19,7 @@ from transformers import TrainerCallback
 from llmrec_train._io import (
     atomic_write_json,
     check_writable,
+    default_dir_mode,
     default_file_mode,
     package_versions,
     sha256_file,
@@ -42,6 +43,9 @@ log = logging.getLogger(__name__)
 ADAPTER_META = "llmrec_train.json"
 """Written beside the adapter: the resolved training config that generation reads (template, format)."""
 
+EPOCHS_DIR = "epochs"
+"""output_dir/epochs/epoch-N: the adapter at the end of epoch N (--keep-epoch-adapters)."""
+
 RESUME_KEY = "llmrec_training_key.json"
 """Written into output_dir/checkpoints: the settings and data the checkpoints were trained with."""
 
@@ -53,24 +57,65 @@ _NOT_LEARNED = (
     "dataloader_workers",
     "save_total_limit",
     "save_steps",
+    "keep_epoch_adapters",
     "eval_batch_size",
     "train_file",  # the file's content counts (its sha256), not its path
     "valid_file",
 )
 
 
-def tokenize_examples(examples: list[Example], builder: PromptBuilder) -> Dataset:
-    """Pre-tokenized prompt-completion rows for TRL: `input_ids` and `completion_mask` (1 on the completion)."""
-    rows = []
+def tokenize_examples(
+    examples: list[Example],
+    builder: PromptBuilder,
+    *,
+    loss_on: str = "completion",
+    max_length: int | None = None,
+    source: Path | None = None,
+) -> Dataset:
+    """Pre-tokenized rows for TRL: `input_ids` and `labels`, -100 on the tokens the loss is not on.
+
+    TRL's SFTTrainer uses a `labels` column as is (its documented mechanism for pre-tokenized data), so
+    one column says where the loss is, whatever `loss_on` chose:
+    - `completion`: the answer (the quoted title and the end-of-turn token);
+    - `titles`: the answer plus every token overlapping one of the history's titles in the prompt
+      (`Example.history_titles`), not the instruction and template text around them;
+    - `all`: every token (BIGRec's `train_on_inputs`).
+    With `max_length`, every prompt must leave room for its completion (else nothing is learned).
+    `source` names the examples' file in error messages.
+    """
+    where = f"{source}:" if source is not None else ""
+    rows, prompt_lengths = [], []
     for ex in examples:
-        prompt = builder.encode_prompt(ex.instruction, ex.input, ex.system)
         completion = builder.encode_completion(ex.output)
-        rows.append(
-            {
-                "input_ids": prompt + completion,
-                "completion_mask": [0] * len(prompt) + [1] * len(completion),
-            }
-        )
+        if loss_on == "titles":
+            if ex.history_titles is None:
+                raise UsageError(
+                    f"{where}{ex.line}: example_id {ex.example_id!r}: --loss-on titles needs the field "
+                    "'history_titles' (the history's titles, as llmrec-data prepare writes them)"
+                )
+            try:
+                prompt, marked = builder.encode_prompt_marking(
+                    ex.instruction, ex.input, ex.history_titles, ex.system
+                )
+            except ValueError as e:
+                raise UsageError(
+                    f"{where}{ex.line}: example_id {ex.example_id!r}: field 'history_titles': {e}"
+                ) from None
+            prompt_labels = [t if m else -100 for t, m in zip(prompt, marked, strict=True)]
+        else:
+            prompt = builder.encode_prompt(ex.instruction, ex.input, ex.system)
+            prompt_labels = list(prompt) if loss_on == "all" else [-100] * len(prompt)
+        rows.append({"input_ids": prompt + completion, "labels": prompt_labels + completion})
+        prompt_lengths.append(len(prompt))
+    if max_length is not None:
+        longest = max((len(r["input_ids"]) for r in rows), default=0)
+        for ex, n_prompt in zip(examples, prompt_lengths, strict=True):
+            if n_prompt >= max_length:
+                raise UsageError(
+                    f"{where}{ex.line}: example_id {ex.example_id!r}: its prompt is {n_prompt} tokens, "
+                    f"so --max-length {max_length} leaves no room for the completion; "
+                    f"use --max-length {longest} or more (the longest example)"
+                )
     return Dataset.from_list(rows)
 
 
@@ -102,7 +147,6 @@ def sft_config(
         bf16=use_bf16,
         use_cpu=use_cpu,
         max_length=config.max_length,
-        completion_only_loss=not config.train_on_inputs,
         train_sampling_strategy="group_by_length"
         if config.group_by_length and n_train > config.batch_size
         else "random",
@@ -161,11 +205,24 @@ def train(config: TrainConfig) -> TrainResult:
     model_path = resolve_model(config.model)
     tokenizer = load_tokenizer(model_path)
     builder = PromptBuilder(tokenizer, config.template, config.prompt_format)
-    train_ds = tokenize_examples(train_examples, builder)
-    valid_ds = tokenize_examples(valid_examples, builder) if valid_examples else None
-    _check_lengths(train_examples, train_ds, config.max_length, config.train_file)
-    if valid_ds is not None and config.valid_file is not None:
-        _check_lengths(valid_examples, valid_ds, config.max_length, config.valid_file)
+    train_ds = tokenize_examples(
+        train_examples,
+        builder,
+        loss_on=config.loss_on,
+        max_length=config.max_length,
+        source=config.train_file,
+    )
+    valid_ds = (
+        tokenize_examples(
+            valid_examples,
+            builder,
+            loss_on=config.loss_on,
+            max_length=config.max_length,
+            source=config.valid_file,
+        )
+        if valid_examples
+        else None
+    )
     device = default_device()
     use_bf16 = bf16_supported(device) if config.bf16 is None else config.bf16
     key = training_key(config, use_bf16)
@@ -222,9 +279,24 @@ def train(config: TrainConfig) -> TrainResult:
         callbacks=callbacks,
     )
 
+    resolved = {
+        **config.to_dict(),
+        "model_path": model_path,
+        "prompt_format_resolved": builder.resolved_format,
+        "bf16": use_bf16,
+        "n_train_examples": len(train_ds),
+        "n_valid_examples": len(valid_ds) if valid_ds is not None else 0,
+        "effective_batch_size": config.batch_size * config.grad_accum * trainer.args.world_size,
+    }
+    epochs_dir = config.output_dir / EPOCHS_DIR
+    if config.keep_epoch_adapters:
+        trainer.add_callback(SaveEpochAdapters(epochs_dir, resolved))
+
     if trainer.is_world_process_zero():
-        if resume_from is None and ckpt_dir.exists():
-            shutil.rmtree(ckpt_dir)
+        if resume_from is None:
+            # A fresh start: checkpoints and epoch adapters of an earlier run are not this run's.
+            shutil.rmtree(ckpt_dir, ignore_errors=True)
+            shutil.rmtree(epochs_dir, ignore_errors=True)
         created = not ckpt_dir.exists()
         atomic_write_json(ckpt_dir / RESUME_KEY, key)
     else:
@@ -235,6 +307,7 @@ def train(config: TrainConfig) -> TrainResult:
         # Nothing half-done stays behind: a fresh run that saved no checkpoint leaves no folder.
         if created and last_checkpoint(ckpt_dir) is None:
             shutil.rmtree(ckpt_dir, ignore_errors=True)
+            shutil.rmtree(epochs_dir, ignore_errors=True)
         raise
 
     if not trainer.is_world_process_zero():
@@ -244,15 +317,6 @@ def train(config: TrainConfig) -> TrainResult:
     # With validation, load_best_model_at_end has put the best adapter back in trainer.model.
     _save_adapter_atomically(trainer.model, out)
     best_ckpt = trainer.state.best_model_checkpoint
-    resolved = {
-        **config.to_dict(),
-        "model_path": model_path,
-        "prompt_format_resolved": builder.resolved_format,
-        "bf16": use_bf16,
-        "n_train_examples": len(train_ds),
-        "n_valid_examples": len(valid_ds) if valid_ds is not None else 0,
-        "effective_batch_size": config.batch_size * config.grad_accum * trainer.args.world_size,
-    }
     atomic_write_json(out / ADAPTER_META, resolved)
     atomic_write_json(out / "config.json", resolved)
     recorder.write(out)
@@ -272,6 +336,7 @@ def train(config: TrainConfig) -> TrainResult:
             "epochs_run": trainer.state.epoch,
             "best_checkpoint": best_ckpt,
             "best_eval_loss": trainer.state.best_metric,
+            "epoch_adapters": epoch_adapters(out, trainer.state.log_history),
             "train_runtime_s": result.metrics.get("train_runtime"),
             "wall_time_s": round(time.time() - started, 2),
         },
@@ -289,6 +354,72 @@ def _save_adapter_atomically(model: torch.nn.Module, out: Path) -> None:
             f.replace(out / f.name)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+class SaveEpochAdapters(TrainerCallback):
+    """At the end of every complete epoch, save the adapter as it is then into `folder/epoch-N`, with
+    the resolved config `generate` reads: one run yields every epoch's adapter (BIGRec's per-epoch rows)
+    instead of one training per epoch count. A partial last epoch (--max-steps, early stop mid-epoch)
+    is not kept. On resume, the epochs saved before the interruption stay."""
+
+    def __init__(self, folder: Path, meta: dict[str, Any]) -> None:
+        self.folder = folder
+        self.meta = meta
+
+    def on_epoch_end(self, args, state, control, model=None, **kwargs):
+        epoch = round(state.epoch or 0)
+        complete = epoch >= 1 and abs((state.epoch or 0) - epoch) < 1e-6
+        if complete and state.is_world_process_zero and model is not None:
+            meta = {**self.meta, "epoch": epoch, "global_step": state.global_step}
+            save_adapter_folder(model, self.folder / f"epoch-{epoch}", meta)
+        return control
+
+
+def save_adapter_folder(model: torch.nn.Module, target: Path, meta: dict[str, Any]) -> None:
+    """Write a complete adapter folder (PEFT files + ADAPTER_META) at `target`, replacing any old one.
+
+    Written into a temporary folder beside it and renamed into place: the folder is complete or absent.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        model.save_pretrained(tmp)
+        atomic_write_json(tmp / ADAPTER_META, meta)
+        for f in tmp.iterdir():
+            f.chmod(default_file_mode())  # safetensors writes private (0600) files
+        tmp.chmod(default_dir_mode())
+        if target.exists():
+            old = target.with_name(f".{target.name}-old")
+            shutil.rmtree(old, ignore_errors=True)
+            target.rename(old)
+            shutil.rmtree(old)
+        tmp.rename(target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def epoch_adapters(out: Path, log_history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The kept epoch adapters for the manifest: epoch, folder (relative to `out`), step, eval loss."""
+    eval_loss = {
+        round(e["epoch"]): e["eval_loss"]
+        for e in log_history
+        if "eval_loss" in e and abs(e["epoch"] - round(e["epoch"])) < 1e-6
+    }
+    rows = []
+    for d in (out / EPOCHS_DIR).glob("epoch-*") if (out / EPOCHS_DIR).is_dir() else ():
+        m = re.fullmatch(r"epoch-(\d+)", d.name)
+        if m and (d / ADAPTER_META).is_file():
+            meta = json.loads((d / ADAPTER_META).read_text(encoding="utf-8"))
+            epoch = int(m.group(1))
+            rows.append(
+                {
+                    "epoch": epoch,
+                    "adapter": str(d.relative_to(out)),
+                    "global_step": meta.get("global_step"),
+                    "eval_loss": eval_loss.get(epoch),
+                }
+            )
+    return sorted(rows, key=lambda r: r["epoch"])
 
 
 class SaveEveryNSteps(TrainerCallback):
@@ -357,16 +488,3 @@ def _choose_checkpoint(mode: str, ckpt_dir: Path, key: dict[str, Any]) -> Path |
         if m and int(m.group(1)) > int(last.name.split("-")[1]):
             shutil.rmtree(d)
     return last
-
-
-def _check_lengths(examples: list[Example], ds: Dataset, max_length: int, path: Path) -> None:
-    """Every prompt must leave room for its completion within max_length (else nothing is learned)."""
-    for ex, mask in zip(examples, ds["completion_mask"], strict=True):
-        n_prompt = len(mask) - sum(mask)
-        if n_prompt >= max_length:
-            longest = max(len(m) for m in ds["completion_mask"])
-            raise UsageError(
-                f"{path}: example_id {ex.example_id!r}: its prompt is {n_prompt} tokens, so "
-                f"--max-length {max_length} leaves no room for the completion; "
-                f"use --max-length {longest} or more (the longest example)"
-            )
