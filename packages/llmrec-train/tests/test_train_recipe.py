@@ -146,8 +146,9 @@ def test_titles_training_two_epochs_keeps_two_loadable_adapters(
     )
     steps = json.loads((out / "training_log.json").read_text())["steps"]
     assert [s["step"] for s in steps] == [1, 2] and all(math.isfinite(s["loss"]) for s in steps)
-    assert abs(on_titles - on_answer) > 0.3, (on_titles, on_answer)  # the check can tell them apart
-    assert steps[0]["loss"] == pytest.approx(on_titles, abs=0.05), (steps[0], on_titles, on_answer)
+    # measured: 2.360 on the titles, 2.571 on the answer; the step-1 loss matches the first to 0.001
+    assert abs(on_titles - on_answer) > 0.1, (on_titles, on_answer)  # the check can tell them apart
+    assert steps[0]["loss"] == pytest.approx(on_titles, abs=0.02), (steps[0], on_titles, on_answer)
 
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["config"]["loss_on"] == "titles"
