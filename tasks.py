@@ -79,6 +79,7 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
         "evaluate": {"reweight": "recent", "exclude_history": True, "bootstrap": 50},
         "sasrec": {"seed": 0, "dim": 16, "blocks": 1, "max_epochs": 1, "top_n": 50},
         "transition": {"top_n": 50},
+        "rank": {"candidates_per_source": 3, "batch_size": 16},
         "fuse": {"bootstrap": 50, "grid_step": 0.25},
     },
     "paper": {
@@ -104,14 +105,19 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
         "evaluate": {"reweight": "popularity", "gamma_grid": "bigrec", "fusion": "first"},
         "sasrec": {"seed": 0, "top_n": 200},
         "transition": {"top_n": 200},
+        "rank": {"candidates_per_source": 20},
         "fuse": {"bootstrap": 1000},
     },
 }
 # `cpu-2k`: `cpu` with 2,000 test and 1,000 valid examples, enough to tell rows apart (HR@10's 95%
 # interval about +-.01 instead of +-.023). Generation dominates: 1,000 + 2,000 + 2,000 prompts at
-# ~1.05 prompts/s (constrained beam 4) is ~80 min; ~1.5 h end to end per dataset (README).
+# ~1.05 prompts/s (constrained beam 4) took 66 min on movie-small, 72 min end to end (README); generation
+# is now ~2x faster (merged LoRA, prompt run once per beam group), which pays for the rank stages.
 PROFILES["cpu-2k"] = copy.deepcopy(PROFILES["cpu"])
 PROFILES["cpu-2k"]["data"].update({"valid_sample": 1000, "test_sample": 2000})
+# The LLM as a ranker of the union of the top 20 of SASRec, transitions, content and the LLM's own
+# grounding (about 50 candidates: ~1.3 examples/s, ~50 min for 4,000 examples on this CPU).
+PROFILES["cpu-2k"]["rank"] = {"candidates_per_source": 20}
 
 
 # --------------------------------------------------------------------------------------------
@@ -507,9 +513,29 @@ def _stages(
         return f"recommend-{model}", argv, [train, valid, test, items], outputs, None
 
     raw = {k: v for k, v in evaluate.items() if k not in ("reweight", "gamma_grid")}
-    llm_sources = ("llm-lora",)
+    llm_sources = ("llm-lora", "rank-lora") if "rank" in config else ("llm-lora",)
     fused = [(n, rec / n) for n in ("sasrec", "transition")]
-    fused += [(n, sources / n) for n in ("content", "recent-popular", *llm_sources)]
+    fused += [(n, sources / n) for n in ("content", "recent-popular", "llm-lora")]
+    if "rank" in config:
+        fused.append(("rank-lora", folder / "rank" / "lora"))
+
+    def rank_stage(split: Path, lora: bool) -> tuple[str, list[str], list[Path], list[Path], None]:
+        kind, name = ("lora" if lora else "base"), split.stem  # valid / test
+        out = folder / "rank" / kind / name
+        candidates = [rec / "sasrec", rec / "transition", sources / "content", sources / "llm-lora"]
+        argv = ["llmrec-train", "rank", "--examples", str(split), "--items", str(items)]
+        argv += [a for c in candidates for a in ("--candidates", str(c / name))]
+        argv += ["--out", str(out), *_flags(config["rank"])]
+        argv += ["--exclude-history"] if evaluate.get("exclude_history") else []
+        inputs = [split, items, *(c / name / f for c in candidates for f in SCORE_FILES)]
+        if lora:  # the base model is the adapter's (llmrec_train.json)
+            argv += ["--adapter", str(adapter)]
+            inputs += [adapter / n for n in ("adapter_model.safetensors", "adapter_config.json")]
+            inputs.append(adapter / "llmrec_train.json")
+        elif "model" in config["train"]:
+            argv += ["--model", str(config["train"]["model"])]
+        return f"rank-{kind}-{name}", argv, inputs, [out / f for f in SCORE_FILES], None
+
     base_inputs = [items, emb, train, test]
     return [
         (
@@ -615,6 +641,30 @@ def _stages(
             [test, valid, items, emb, train],
             "baseline",
             exports=["content"],
+        ),
+        # The LLM as a ranker of the other rows' candidates (LoRA on for valid and test: a fusion
+        # source; LoRA off on test: the comparison row). Profiles without a `rank` section skip it.
+        *(
+            rank_stage(split, lora)
+            for split, lora in ((valid, True), (test, True), (test, False))
+            if "rank" in config
+        ),
+        *(
+            score(
+                f"rank-{kind}",
+                [
+                    "llmrec-eval",
+                    "baseline",
+                    "scores",
+                    "--scores",
+                    str(folder / "rank" / kind / "test"),
+                ]
+                + ["--examples", str(test), "--items", str(items), *pop_flags],
+                [*(folder / "rank" / kind / "test" / f for f in SCORE_FILES), test, items],
+                "baseline",
+            )
+            for kind in ("lora", "base")
+            if "rank" in config
         ),
         # Every source at once, weights chosen on valid; ablation rows re-tuned without the LLM's
         # sources and without the collaborative ones (llmrec-eval README, "Fusion").
