@@ -127,7 +127,11 @@ def test_pipeline_resumes_after_interruption_and_then_skips(env: dict[str, str])
         "content",
         "recent-popular",
         "llm-lora",
+        "rank-lora",
     }
+    # the LLM as a ranker of the other rows' candidates, LoRA on and off, is a row too
+    for name in ("rank-lora", "rank-base"):
+        assert f"| {name} " in results, results
     metrics = json.loads((folder / "eval" / "llm-lora" / "metrics.json").read_text())
     assert metrics["n_examples"] == 6
     report = (folder / "report.md").read_text()
