@@ -672,16 +672,7 @@ def baseline_popularity(config: PopularityConfig, *, recent: bool) -> dict[str, 
                 exclude=_histories_canonical(valid, catalogue) if config.exclude_history else None,
             )
             splits.append(("valid", valid, vtop))
-        for split, split_examples, split_top in splits:
-            write_scores(
-                Path(config.write_scores) / split,
-                split_examples.example_ids,
-                split_top[:, :export_n],
-                model=model,
-                items_sha256=catalogue.sha256,
-                exclude_history=config.exclude_history,
-                extra={"row": f"baseline {name}", "examples": str(split_examples.path)},
-            )
+        _write_split_scores(config, splits, export_n, model, catalogue, {"row": f"baseline {name}"})
     top = top[:, :top_n]
     extra = {
         "source": {"examples": str(config.examples), "items": str(config.items)},
@@ -800,16 +791,7 @@ def baseline_content(config: ContentConfig) -> dict[str, Any]:
                 exclude=_histories_canonical(valid, catalogue) if config.exclude_history else None,
             )
             splits.append(("valid", valid, vtop))
-        for split, split_examples, split_top in splits:
-            write_scores(
-                Path(config.write_scores) / split,
-                split_examples.example_ids,
-                split_top[:, :export_n],
-                model=model,
-                items_sha256=catalogue.sha256,
-                exclude_history=config.exclude_history,
-                extra={**export, "examples": str(split_examples.path)},
-            )
+        _write_split_scores(config, splits, export_n, model, catalogue, export)
     top = top[:, :top_n]
     extra = {
         "source": {
@@ -848,3 +830,19 @@ def baseline_content(config: ContentConfig) -> dict[str, Any]:
         catalogue=catalogue,
         extra=extra,
     )
+
+
+def _write_split_scores(
+    config: Any, splits: list, export_n: int, model: str, catalogue: Any, extra: dict[str, Any]
+) -> None:
+    """A baseline row's `--write-scores`: one score file per split (`DIR/test/`, `DIR/valid/`)."""
+    for split, split_examples, split_top in splits:
+        write_scores(
+            Path(config.write_scores) / split,
+            split_examples.example_ids,
+            split_top[:, :export_n],
+            model=model,
+            items_sha256=catalogue.sha256,
+            exclude_history=config.exclude_history,
+            extra={**extra, "examples": str(split_examples.path)},
+        )
