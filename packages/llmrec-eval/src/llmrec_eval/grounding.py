@@ -57,12 +57,14 @@ def build_queries(
     exact_first = np.zeros(len(texts), dtype=bool)
     for i, example in enumerate(texts):
         for j, text in enumerate(example[:width]):
-            key = clean_title(text)
             n_texts += 1
+            # The lookup sees the text itself (a title may end in a quote); what is embedded, and
+            # embedded once, is BIGRec's stripped text.
+            item = catalogue.index.lookup(text)
+            key = f"\x00item {item}" if item is not None else clean_title(text)
             q = query_of.get(key)
             if q is None:
                 q = query_of[key] = len(forced)
-                item = catalogue.index.lookup(key)
                 forced.append(-1 if item is None else item)
                 if item is None:
                     to_embed.append(key)

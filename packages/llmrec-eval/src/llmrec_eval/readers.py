@@ -15,7 +15,7 @@ import polars as pl
 
 from llmrec_eval._errors import InputError, fail
 from llmrec_eval._io import sha256_file
-from llmrec_eval._titles import TitleIndex, clean_title, loose_key
+from llmrec_eval._titles import TitleIndex, clean_title, normalise_title
 
 
 def _fail(path: Path, msg: str, **at: Any) -> InputError:
@@ -59,10 +59,11 @@ class Catalogue:
 
     @classmethod
     def from_titles(cls, titles: list[str], popularity: np.ndarray | None = None) -> Catalogue:
-        """A catalogue from titles alone: duplicate groups by case-folded title, canonical = smallest id."""
+        """A catalogue from titles alone: duplicate groups by normalised title, canonical = smallest id."""
         first: dict[str, int] = {}
         canonical = np.array(
-            [first.setdefault(loose_key(t), i) for i, t in enumerate(titles)], dtype=np.int64
+            [first.setdefault(normalise_title(t), i) for i, t in enumerate(titles)],
+            dtype=np.int64,
         )
         return cls(path=None, titles=list(titles), canonical=canonical, popularity=popularity)
 
