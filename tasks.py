@@ -753,123 +753,27 @@ evaluate = _stage_task(
 )
 
 
-# Rows of the results table, LLM runs first; names as the evaluate/baseline stages write them.
-def _result_folders(folder: Path) -> list[Path]:
-    order = ["fusion", "llm-lora+", "llm-lora", "llm-base", "sasrec", "transition", "content"]
-    order += ["recent-popular", "most-popular"]
-
-    def rank(p: Path) -> tuple[int, str]:
-        return next((i for i, o in enumerate(order) if p.name.startswith(o)), len(order)), p.name
-
-    return sorted((p.parent for p in (folder / "eval").glob("*/metrics.json")), key=rank)
+def _has_results(folder: Path) -> bool:
+    return any(folder.glob("eval/*/metrics.json"))
 
 
-def _comparison_pairs(ev: Path) -> list[tuple[str, Path, Path]]:
-    """The questions the results table is read for, as (label, row A, row B) pairs of eval folders
-    that exist: does the LLM add to the fusion, does LoRA help, is the best LLM row ahead of the
-    strongest no-LLM models?"""
-    have = {p.parent.name: p.parent for p in ev.glob("*/metrics.json")}
-
-    def ndcg10(name: str) -> float:
-        return json.loads((have[name] / "metrics.json").read_text())["metrics"].get("ndcg@10", 0.0)
-
-    llm_rows = [n for n in have if n.startswith(("llm-", "rank-")) or n == "fusion"]
-    best_llm = max(llm_rows, key=ndcg10, default=None)
-    wanted = [
-        ("fusion - fusion without the LLM", "fusion", "fusion-without-llm"),
-        ("fusion - fusion without SASRec and transitions", "fusion", "fusion-without-collab"),
-        ("LLM + SASRec (BIGRec) - SASRec", "llm-lora+sasrec", "sasrec"),
-        ("LLM LoRA on - LoRA off", "llm-lora", "llm-base"),
-        ("LLM ranker LoRA on - LoRA off", "rank-lora", "rank-base"),
-    ]
-    if best_llm is not None:
-        wanted += [
-            (f"best LLM row ({best_llm}) - {other}", best_llm, other)
-            for other in ("sasrec", "content")
-        ]
-    return [(label, have[a], have[b]) for label, a, b in wanted if a in have and b in have]
-
-
-def _write_report(c: Context, dataset: str, folder: Path) -> Path:
-    """report.md: results table (95% CIs), NDCG/HR@K plot, training curves, samples."""
-    evals = _result_folders(folder)
-    if not evals:
+def _write_report(c: Context, folder: Path) -> Path:
+    """report.md and its parts beside it (llmrec-eval report, README "Reports")."""
+    if not _has_results(folder):
         raise SystemExit(f"{folder}: no evaluation results yet: run `invoke pipeline` first")
-    results = [str(p) for p in evals]
-    c.run(
-        shlex.join(["llmrec-eval", "table", *results, "--out", str(folder / "results.md")]),
-        hide=True,
-    )
-    c.run(
-        shlex.join(
-            # the best-row line is in results.md already: once in report.md
-            ["llmrec-eval", "table", "--ci", "--best-by", "none", *results]
-            + ["--out", str(folder / "results_ci.md")]
-        ),
-        hide=True,
-    )
-    c.run(
-        shlex.join(["llmrec-eval", "plot", *results, "--out", str(folder / "metrics.png")]),
-        hide=True,
-    )
-    data = folder / "data"
-    c.run(
-        shlex.join(
-            ["llmrec-eval", "samples", "--examples", str(data / "test.jsonl")]
-            + ["--items", str(data / "items.parquet"), "--out", str(folder / "samples.md")]
-            + [a for p in evals for a in ("--run", f"{p.name}={p}")]
-        ),
-        hide=True,
-    )
-    pairs = _comparison_pairs(folder / "eval")
-    if pairs:
-        c.run(
-            shlex.join(
-                ["llmrec-eval", "compare-pairs", "--out", str(folder / "comparisons.md")]
-                + [a for label, x, y in pairs for a in ("--pair", f"{label}={x},{y}")]
-            ),
-            hide=True,
-        )
-    manifest = json.loads((folder / "manifest.json").read_text())
-    stages = manifest.get("stages", {})
-    lines = [
-        f"# llmrec run: {dataset} / {folder.name}",
-        "",
-        f"Device {manifest.get('device')}, git commit {manifest.get('git_commit')}, "
-        f"total wall time {manifest.get('wall_time_s', '?')} s (each stage's last real run; "
-        f"the last invocation took {manifest.get('invocation_wall_time_s', '?')} s).",
-        "",
-        "## Results (test split, full ranking)",
-        "",
-        (folder / "results.md").read_text(),
-        "With 95% bootstrap intervals:",
-        "",
-        (folder / "results_ci.md").read_text(),
-        "![NDCG@K and HR@K](metrics.png)",
-        "",
-    ]
-    if pairs:
-        lines += ["## Paired comparisons", "", (folder / "comparisons.md").read_text()]
-    if (folder / "adapter" / "loss.png").exists():
-        lines += ["## Training", "", "![training and validation loss](adapter/loss.png)", ""]
-    lines += [
-        "## Samples: history, target, and what each run ranked (LoRA on vs off)",
-        "",
-        (folder / "samples.md").read_text(),
-        "## Stages",
-        "",
-        "| stage | wall time (s) |",
-        "|---|---:|",
-        *(f"| {name} | {info.get('wall_time_s')} |" for name, info in stages.items()),
-        "",
-        "Settings: `manifest.json`.",
-        "",
-    ]
-    report = folder / "report.md"
-    tmp = report.with_suffix(".md.tmp")
-    tmp.write_text("\n".join(lines), encoding="utf-8")
-    tmp.replace(report)
+    data, report = folder / "data", folder / "report.md"
+    argv = ["llmrec-eval", "report", "--results", str(folder / "eval"), "--out", str(report)]
+    argv += ["--examples", str(data / "test.jsonl"), "--items", str(data / "items.parquet")]
+    argv += ["--manifest", str(folder / "manifest.json")]
+    argv += ["--loss-plot", str(folder / "adapter" / "loss.png")]
+    _run_cli(c, argv)
     return report
+
+
+def _run_cli(c: Context, argv: list[str]) -> None:
+    result = c.run(shlex.join(argv), hide="stdout", warn=True, pty=False)
+    if result is None or result.failed:
+        raise SystemExit(result.exited if result else 1)
 
 
 @task(
@@ -884,15 +788,19 @@ def report(c: Context, dataset: str = "movie-small", run: str | None = None) -> 
     names = run.split(",") if run else [_default_run(dataset)]
     folders = [_run_folder(dataset, name, name) for name in names]
     for folder in folders:
-        print(f"wrote {_write_report(c, dataset, folder)}")
+        print(f"wrote {_write_report(c, folder)}")
     if len(folders) > 1:
-        print(f"wrote {_write_comparison(dataset, folders)}")
+        out = folders[0].parent / f"comparison-{'+'.join(names)}.md"
+        _run_cli(
+            c, ["llmrec-eval", "compare-runs", *(f"--run={f}" for f in folders), "--out", str(out)]
+        )
+        print(f"wrote {out}")
 
 
 def _default_run(dataset: str) -> str:
     """The run of `dataset` that has results; the most recently evaluated one if several."""
     parent = _run_folder(dataset, "_", "_").parent
-    done = [f for f in parent.glob("*") if f.is_dir() and _result_folders(f)]
+    done = [f for f in parent.glob("*") if f.is_dir() and _has_results(f)]
     if not done:
         raise SystemExit(f"{parent}: no run with results yet: run `invoke pipeline` first")
 
@@ -906,40 +814,6 @@ def _default_run(dataset: str) -> str:
             f"report: run {chosen.name} (the latest; also available: {others}; choose with --run)"
         )
     return chosen.name
-
-
-def _flatten(config: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    return {f"{stage}.{k}": v for stage, opts in config.items() for k, v in opts.items()}
-
-
-def _write_comparison(dataset: str, folders: list[Path]) -> Path:
-    """comparison-<a>+<b>.md beside the runs: the settings that differ, then each run's results table."""
-    manifests = [json.loads((f / "manifest.json").read_text()) for f in folders]
-    configs = [_flatten(m.get("config", {})) for m in manifests]
-    keys = sorted({k for cfg in configs for k in cfg})
-    differing = [k for k in keys if len({json.dumps(cfg.get(k)) for cfg in configs}) > 1]
-    names = [f.name for f in folders]
-    lines = [f"# llmrec comparison: {dataset}, runs {', '.join(names)}", ""]
-    lines += ["## Settings that differ", ""]
-    if differing:
-        lines += ["| setting | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
-        lines += [
-            f"| {k} | " + " | ".join(f"`{cfg.get(k)}`" for cfg in configs) + " |" for k in differing
-        ]
-    else:
-        lines += ["(none: same resolved config)"]
-    for folder, manifest in zip(folders, manifests, strict=True):
-        lines += ["", f"## {folder.name} ([report]({folder.name}/report.md))", ""]
-        lines += [
-            f"git commit {manifest.get('git_commit')}, wall time {manifest.get('wall_time_s', '?')} s.",
-            "",
-        ]
-        lines += [(folder / "results.md").read_text()]
-    target = folders[0].parent / f"comparison-{'+'.join(names)}.md"
-    tmp = target.with_suffix(".md.tmp")
-    tmp.write_text("\n".join(lines), encoding="utf-8")
-    tmp.replace(target)
-    return target
 
 
 @task(help=_HELP, iterable=["set_"])
@@ -956,7 +830,7 @@ def pipeline(
     start = time.perf_counter()
     runner = _run_stages(c, dataset, folder, config, force, only=None)
     runner.record_wall_time(time.perf_counter() - start)
-    report = _write_report(c, dataset, folder)
+    report = _write_report(c, folder)
     print((folder / "results.md").read_text(), end="")
     print(f"wrote {report}")
 

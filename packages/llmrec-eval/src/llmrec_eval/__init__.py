@@ -39,6 +39,7 @@ from llmrec_eval.readers import (
     read_predictions,
 )
 from llmrec_eval.report import load_metrics, markdown_table, plot_metrics
+from llmrec_eval.run_report import RunReport, compare_runs, write_report
 from llmrec_eval.score_baseline import baseline_scores
 from llmrec_eval.scores import Scores, read_scores, write_scores
 
@@ -56,6 +57,7 @@ __all__ = [
     "Predictions",
     "QuerySet",
     "Ranker",
+    "RunReport",
     "Scores",
     "ScoresConfig",
     "Weighting",
@@ -66,6 +68,7 @@ __all__ = [
     "bootstrap_ci",
     "build_queries",
     "compare",
+    "compare_runs",
     "coverage",
     "evaluate",
     "evaluate_folder",
@@ -87,5 +90,6 @@ __all__ = [
     "read_items",
     "read_predictions",
     "read_scores",
+    "write_report",
     "write_scores",
 ]

@@ -14,11 +14,13 @@ from llmrec_eval.config import (
     CatalogueConfig,
     CompareConfig,
     ComparePairsConfig,
+    CompareRunsConfig,
     ContentConfig,
     EvaluateConfig,
     FuseConfig,
     PopularityConfig,
     ReportConfig,
+    RunReportConfig,
     SamplesConfig,
     ScoresConfig,
     TableConfig,
@@ -211,6 +213,33 @@ def _samples(config: SamplesConfig) -> None:
         typer.echo(text)
 
 
+def _report(config: RunReportConfig) -> None:
+    from llmrec_eval.run_report import write_report
+
+    report = write_report(
+        config.results,
+        config.out,
+        examples=config.examples,
+        items=config.items,
+        manifest=config.manifest,
+        title=config.title,
+        loss_plot=config.loss_plot,
+        pairs=config.pair or [],
+        best_by=config.best_by,
+        bootstrap=config.bootstrap,
+        seed=config.seed,
+    )
+    typer.echo(report.results, nl=False)
+    console.print(f"wrote {config.out}")
+
+
+def _compare_runs(config: CompareRunsConfig) -> None:
+    from llmrec_eval.run_report import compare_runs
+
+    compare_runs(config.run, config.out)
+    console.print(f"wrote {config.out}")
+
+
 def _catalogue(config: CatalogueConfig) -> None:
     from llmrec_eval.catalogue import import_catalogue
 
@@ -316,6 +345,23 @@ add_command(
     SamplesConfig,
     _samples,
     help="Markdown samples: history, target, and each run's generated text, top items, target rank.",
+)
+
+
+add_command(
+    app,
+    "report",
+    RunReportConfig,
+    _report,
+    help="A run's report.md: results table (best row marked), 95% intervals, plot, paired "
+    "comparisons, samples and stages, from a folder of evaluated rows.",
+)
+add_command(
+    app,
+    "compare-runs",
+    CompareRunsConfig,
+    _compare_runs,
+    help="Several reported runs side by side: the settings that differ, then each run's table.",
 )
 
 

@@ -572,6 +572,75 @@ class ComparePairsConfig:
     seed: int = field(default=0, metadata=_help("Seed of the paired bootstrap."))
 
 
+@dataclass(kw_only=True)
+class RunReportConfig:
+    """`llmrec-eval report`: a run's report.md from its folder of evaluated rows."""
+
+    results: Path = field(
+        metadata=_help(
+            "Folder of evaluated rows: each subfolder with metrics.json and ranks.parquet, as "
+            "evaluate, baseline and fuse write them (e.g. runs/<dataset>/<run>/eval)."
+        )
+    )
+    out: Path = field(
+        metadata=_help(
+            "report.md to write; results.md, results_ci.md, metrics.png, samples.md and "
+            "comparisons.md are written beside it."
+        )
+    )
+    examples: Path | None = field(
+        default=None,
+        metadata=_help("Examples the rows were scored on (test.jsonl), for the samples section."),
+    )
+    items: Path | None = field(
+        default=None, metadata=_help("items.parquet, for the samples section (with --examples).")
+    )
+    manifest: Path | None = field(
+        default=None,
+        metadata=_help(
+            "A run manifest (invoke pipeline's manifest.json): the title's dataset, device, git "
+            "commit, wall times and the stages table."
+        ),
+    )
+    title: str | None = field(
+        default=None,
+        metadata=_help(
+            "The report's title (default: 'llmrec run: <manifest dataset> / <folder of --out>')."
+        ),
+    )
+    loss_plot: Path | None = field(
+        default=None,
+        metadata=_help(
+            "A training loss plot (llmrec-train's loss.png) shown when the file exists."
+        ),
+    )
+    pair: list[str] | None = field(
+        default=None,
+        metadata=_help(
+            "Another paired comparison, A,B or LABEL=A,B (row names), beside the built-in "
+            "questions (README); repeat."
+        ),
+    )
+    best_by: str = field(
+        default="ndcg@10",
+        metadata=_help("Mark the best row by this metric ('none': no marking), as `table`."),
+    )
+    bootstrap: int = field(default=1000, metadata=_help("Resamples of the paired bootstraps."))
+    seed: int = field(default=0, metadata=_help("Seed of the paired bootstraps."))
+
+
+@dataclass(kw_only=True)
+class CompareRunsConfig:
+    """`llmrec-eval compare-runs`: several reported runs side by side."""
+
+    run: list[Path] = field(
+        metadata=_help(
+            "A run folder with manifest.json and the results.md `report` wrote; repeat (two or more)."
+        )
+    )
+    out: Path = field(metadata=_help("Markdown file to write."))
+
+
 @dataclass
 class SamplesConfig:
     """`llmrec-eval samples`."""
