@@ -185,3 +185,25 @@ def test_fixture_prompts_are_the_contracts_text(dataset: str) -> None:
             assert row["target_title"] == titles[row["target_item_id"]]
             faults += _prompt_faults(row, instruction, prefix)
     assert not faults, "\n".join(faults[:5])
+
+
+@pytest.mark.parametrize("split", ["train", "valid", "test"])
+def test_interest_fixture_prompts_are_the_contracts_text(split: str) -> None:
+    """docs/contracts.md: `input` is one line a video (`1) Vehicle, Car, Renault`); `output` is the
+    three-line profile written from `target_*`, `none` for no secondary interest."""
+    with (FIXTURES / "interests" / f"{split}.jsonl").open(encoding="utf-8") as f:
+        rows = [json.loads(line) for line in f]
+    assert rows
+    for k, row in enumerate(rows):
+        assert row["example_id"] == f"{split}-{k:06d}"
+        assert row["target_item_id"] is None and row["target_title"] is None
+        lines = [f"{n}) {', '.join(labels)}" for n, labels in enumerate(row["videos"], start=1)]
+        assert row["input"] == "\n".join(lines), row["example_id"]
+        assert row["output"] == (
+            f"Primary interests: {', '.join(row['target_primary'])}.\n"
+            f"Secondary interests: {', '.join(row['target_secondary']) or 'none'}.\n"
+            f"Recommendation direction: {row['target_direction']}."
+        ), row["example_id"]
+        named = {label for labels in row["videos"] for label in labels}
+        assert set(row["target_primary"]) | set(row["target_secondary"]) <= named
+        assert 1 <= len(row["target_primary"]) <= 3 and len(row["target_secondary"]) <= 3
