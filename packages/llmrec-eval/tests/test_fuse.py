@@ -367,6 +367,33 @@ def test_an_ablation_row_is_tuned_again(run):
     assert full["fusion"]["weights"]["good"] > 0
 
 
+def test_out_of_fold_validation_reports_and_changes_nothing(run):
+    """Cross-validation on valid adds honest figures (weights searched without the scored fold)
+    and compares the full fusion with each ablation; the weights and test results stay the same."""
+    args = dict(
+        source=[f"{n}={run['tmp'] / 'src' / n}" for n in ("good", "noise", "pop")],
+        ablate=["lucky=good"],
+        examples=run["tmp"] / "test.jsonl",
+        valid_examples=run["tmp"] / "valid.jsonl",
+        items=run["items"],
+        bootstrap=0,
+    )
+    full, ablated = fuse(FuseConfig(out=run["tmp"] / "cv", cv_folds=4, **args))
+    plain, plain_ablated = fuse(FuseConfig(out=run["tmp"] / "plain", cv_folds=0, **args))
+    assert plain["fusion"]["valid_cv"] is None
+    for a, b in ((full, plain), (ablated, plain_ablated)):
+        assert a["fusion"]["weights"] == b["fusion"]["weights"]
+        assert a["metrics"] == b["metrics"]
+    cv = full["fusion"]["valid_cv"]
+    assert cv["folds"] == 4 and len(cv["fold_weights"]) == 4
+    # 'good' ranks the target in its top 4 on every example: every fold's search keeps it
+    assert all(w["good"] > 0 for w in cv["fold_weights"])
+    assert cv["metric"] > ablated["fusion"]["valid_cv"]["metric"] + 0.2
+    d = ablated["fusion"]["valid_cv"]["full_minus_this"]
+    assert d["excludes_zero"] and d["ci"][0] > 0
+    assert d["diff"] == pytest.approx(cv["metric"] - ablated["fusion"]["valid_cv"]["metric"])
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
@@ -378,6 +405,7 @@ def test_an_ablation_row_is_tuned_again(run):
         ("step", r"--grid-step must be 1/integer"),
         ("all", r"--ablate 'everything=noise,pop': drops every source"),
         ("norm", r"--normalise-source 'llm=zscore': expected NAME=METHOD with NAME a --source name \(noise, pop\)"),
+        ("folds", r"--cv-folds must be 0 \(off\) or at least 2, got 1"),
     ],
 )  # fmt: skip
 def test_bad_fuse_inputs_exit_2_and_write_nothing(run, change, message):
@@ -404,6 +432,8 @@ def test_bad_fuse_inputs_exit_2_and_write_nothing(run, change, message):
         extra = ["--ablate", "everything=noise,pop"]
     elif change == "norm":
         extra = ["--normalise-source", "llm=zscore"]
+    elif change == "folds":
+        extra = ["--cv-folds", "1"]
     out = tmp / "eval" / "bad"
     res = runner.invoke(app, _fuse_args(run, out, *sources, extra=extra))
     assert res.exit_code == 2, res.output

@@ -126,10 +126,19 @@ def _fuse(config: FuseConfig) -> None:
     typer.echo(markdown_table(results), nl=False)
     for result in results:
         weights = ", ".join(f"{n} {w:.2f}" for n, w in result["fusion"]["weights"].items())
+        fusion = result["fusion"]
+        cv = fusion.get("valid_cv")
+        out_of_fold = f", out of fold {cv['metric']:.4f}" if cv else ""
         console.print(
-            f"{result['name']}: weights {weights} (valid {result['fusion']['select_metric']} "
-            f"{result['fusion']['valid_metric']:.4f})"
+            f"{result['name']}: weights {weights} (valid {fusion['select_metric']} "
+            f"{fusion['valid_metric']:.4f} in sample{out_of_fold})"
         )
+        if cv and "full_minus_this" in cv:
+            d = cv["full_minus_this"]
+            console.print(
+                f"  full fusion minus this row, out of fold on valid: {d['diff']:+.4f} "
+                f"(95% interval {d['ci'][0]:+.4f} to {d['ci'][1]:+.4f})"
+            )
 
 
 def _table(config: TableConfig, metrics_files: list[Path]) -> None:

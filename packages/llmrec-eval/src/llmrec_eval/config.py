@@ -507,6 +507,17 @@ class FuseConfig(ExportOptions, MetricsOptions):
             "(--out's sibling folder OUT-without-GROUP), weights searched on valid again; repeat."
         ),
     )
+    cv_folds: int = field(
+        default=5,
+        metadata=_help(
+            "Also estimate each row's validation metric out of fold: the validation examples in K "
+            "seeded folds, weights searched on K-1 and scored on the held-out one. The in-sample "
+            "figure is the best of many weight vectors on the same examples, so it flatters; the "
+            "out-of-fold one does not, and the full fusion is compared with each ablation on it "
+            "(paired bootstrap). 0: off (weights and test results are the same either way)."
+        ),
+    )
+    cv_seed: int = field(default=0, metadata=_help("Seed of the folds and of their bootstrap."))
 
 
 @dataclass(kw_only=True)

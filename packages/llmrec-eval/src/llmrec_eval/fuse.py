@@ -24,6 +24,7 @@ from tqdm.auto import tqdm
 
 from llmrec_eval._errors import InputError
 from llmrec_eval._ranking import ItemSpace, Ranker
+from llmrec_eval.compare import paired_bootstrap
 from llmrec_eval.config import FuseConfig, parse_ks
 from llmrec_eval.evaluate import _check_export, _histories_canonical, _metric, _write_outputs
 from llmrec_eval.metrics import metrics_from_ranks
@@ -450,6 +451,46 @@ def _search(
     return np.asarray(_normalised(best_w)), best, "coordinate"
 
 
+def out_of_fold_ranks(
+    cands: Candidates,
+    n_sources: int,
+    objective: Callable[[np.ndarray], float],
+    *,
+    folds: int,
+    seed: int,
+    method: str,
+    grid_step: float,
+    max_grid: int,
+    desc: str,
+) -> tuple[np.ndarray, list[list[float]]]:
+    """Each validation example's target rank under weights searched without it: the examples in
+    `folds` seeded folds; for each, `objective(ranks, mask)` is maximised on the other folds and the
+    held-out fold is ranked with the weights found. Returns the ranks and each fold's weights."""
+    n = len(cands.example_ids)
+    if folds < 2 or folds > n:
+        raise InputError(
+            f"--cv-folds must be 0 (off) or 2..{n} (the validation examples), got {folds}"
+        )
+    fold_of = np.empty(n, dtype=np.int64)
+    fold_of[np.random.default_rng(seed).permutation(n)] = np.arange(n) % folds
+    oof = np.empty(n, dtype=np.int64)
+    fold_weights = []
+    for f in range(folds):
+        train = fold_of != f
+        weights, _, _, _ = search_weights(
+            lambda w, train=train: objective(cands.ranks(w)[train]),
+            n_sources,
+            method=method,
+            grid_step=grid_step,
+            max_grid=max_grid,
+            desc=f"{desc}, fold {f + 1}/{folds}",
+        )
+        held_out = ~train
+        oof[held_out] = cands.ranks(weights)[held_out]
+        fold_weights.append([float(w) for w in weights])
+    return oof, fold_weights
+
+
 # --------------------------------------------------------------------------- the command
 
 
@@ -550,6 +591,8 @@ def fuse(config: FuseConfig) -> list[dict[str, Any]]:
     grid_steps(config.grid_step)
     if config.search not in ("auto", "grid", "coordinate"):
         raise InputError(f"--search: expected auto, grid or coordinate, got {config.search!r}")
+    if config.cv_folds < 0 or config.cv_folds == 1:
+        raise InputError(f"--cv-folds must be 0 (off) or at least 2, got {config.cv_folds}")
     _check_export(config)
     catalogue = read_items(config.items)
     # every input is read and checked before any search
@@ -569,6 +612,7 @@ def fuse(config: FuseConfig) -> list[dict[str, Any]]:
         for group, dropped in ablations
     ]
     results = []
+    full_oof: np.ndarray | None = None  # the full fusion's out-of-fold valid ranks
     for group, idx in rows:
         row_started = time.time() if group is not None else started
         used = [names[i] for i in idx]
@@ -581,6 +625,38 @@ def fuse(config: FuseConfig) -> list[dict[str, Any]]:
             max_grid=config.max_grid,
             desc="weight search" if group is None else f"weight search without {group}",
         )
+        valid_cv = None
+        if config.cv_folds:
+            oof, fold_weights = out_of_fold_ranks(
+                vc,
+                len(idx),
+                lambda r: metric_fn(r, metric_k),
+                folds=config.cv_folds,
+                seed=config.cv_seed,
+                method=config.search,
+                grid_step=config.grid_step,
+                max_grid=config.max_grid,
+                desc="cross-validation" if group is None else f"cross-validation without {group}",
+            )
+            valid_cv = {
+                "folds": config.cv_folds,
+                "seed": config.cv_seed,
+                "metric": metric_fn(oof, metric_k),
+                "metrics": metrics_from_ranks(oof, ks),
+                "fold_weights": [dict(zip(used, w, strict=True)) for w in fold_weights],
+            }
+            if group is None:
+                full_oof = oof
+            elif full_oof is not None:
+                d = paired_bootstrap(
+                    full_oof, oof, [metric_k], metrics=[config.select_metric], seed=config.cv_seed
+                )[config.select_metric]
+                valid_cv["full_minus_this"] = {
+                    "metric": config.select_metric,
+                    "diff": d.diff,
+                    "ci": list(d.ci),
+                    "excludes_zero": d.excludes_zero,
+                }
         vranks, vtop = _rank(vc, weights, catalogue, config, export_n)
         if not np.array_equal(vranks, vc.ranks(weights)):  # the search's shortcut must agree
             raise RuntimeError("fuse: the search's target ranks differ from the ranking engine's")
@@ -605,6 +681,7 @@ def fuse(config: FuseConfig) -> list[dict[str, Any]]:
             "valid_examples": len(valid.examples),
             "valid_metric": best,
             "valid_metrics": metrics_from_ranks(vranks, ks),
+            "valid_cv": valid_cv,
             "evaluations": len(trace),
             "exclude_history": config.exclude_history,
             "unlisted": "items no positively weighted source lists: after every listed item, "

@@ -108,7 +108,7 @@ def plot_losses(steps: list[dict[str, Any]], evals: list[dict[str, Any]], path: 
     ax.set_title("llmrec-train SFT")
     ax.grid(alpha=0.3)
     if steps or evals:
-        ax.legend()
+        ax.legend(loc="upper right")  # not "best": its search is slow on a busy CPU (and warns)
     fig.tight_layout()
     tmp = path.with_name(f".{path.name}.tmp.png")
     fig.savefig(tmp)
