@@ -127,19 +127,16 @@ class Profile:
 
 
 def load_examples(args: argparse.Namespace) -> tuple[list[Any], list[str]]:
-    from llmrec_train.data import Example, read_examples, read_item_titles
-    from llmrec_train.testing import build_movielens_examples
+    from _fixtures import load_examples as fixture_examples
+    from llmrec_train.data import read_examples, read_item_titles
 
     if args.examples is not None:
         examples = read_examples(args.examples, require_output=False)[: args.n]
         if args.items is None:
             raise SystemExit("--examples needs --items (the catalogue to constrain to)")
         return examples, list(read_item_titles(args.items).values())
-    rows, items = build_movielens_examples(args.n, max_users=max(60, args.n // 3))
-    examples = [
-        Example(r["example_id"], r["instruction"], r["input"], r["output"], r) for r in rows
-    ]
-    return examples, [r["title"] for r in items]
+    examples, items = fixture_examples(args.n)
+    return examples, list(read_item_titles(items).values())
 
 
 def train_small_adapter(examples: list[Any], folder: Path) -> Path:

@@ -1,7 +1,8 @@
 """SFT throughput on this machine: TRL's default SFTConfig vs llmrec-train's tuned default, same data, same run.
 
 Both train the same LoRA (r=8, alpha=16, q_proj/v_proj) on SmolLM2-135M-Instruct for one epoch over the same
-N MovieLens examples (BIGRec prompts, ~200 tokens), completion-only loss. Prints a Markdown table of
+N MovieLens examples (BIGRec prompts, ~200 tokens; the repository's fixtures/movie, or --examples),
+completion-only loss. Prints a Markdown table of
 examples/s and tokens/s (prompt + completion tokens processed per second).
 
     uv run python packages/llmrec-train/benchmarks/bench_train.py --n 128
@@ -26,12 +27,15 @@ def main() -> None:
         "--variants", default="trl-default,llmrec-default", help="comma-separated variants to run"
     )
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    parser.add_argument(
+        "--examples", type=Path, default=None, help="contract JSONL (default: fixtures/movie)"
+    )
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
 
+    from _fixtures import load_examples
     from llmrec_train.config import TrainConfig
-    from llmrec_train.data import Example
     from llmrec_train.models import (
         bf16_supported,
         load_model,
@@ -40,16 +44,12 @@ def main() -> None:
         resolve_model,
     )
     from llmrec_train.templates import PromptBuilder
-    from llmrec_train.testing import build_movielens_examples
     from llmrec_train.train import sft_config, tokenize_examples
     from peft import get_peft_model
     from transformers import set_seed
     from trl import SFTConfig, SFTTrainer
 
-    rows, _ = build_movielens_examples(args.n, max_users=max(60, args.n // 3))
-    examples = [
-        Example(r["example_id"], r["instruction"], r["input"], r["output"], r) for r in rows
-    ]
+    examples, _ = load_examples(args.n, args.examples)
     model_path = resolve_model("smollm2-135m-instruct")
     tokenizer = load_tokenizer(model_path)
     builder = PromptBuilder(tokenizer, "basic", "auto")

@@ -1,17 +1,21 @@
 """Shared fixtures: the real SmolLM2 converted once per session, and a tiny real MovieLens dataset.
 
-Inputs are built here from $LLMREC_DATA_HOME/movielens/ml-latest-small in the contract formats (BIGRec
-wording); this package's tests never import another llmrec package.
+Inputs are the repository's golden fixtures (`fixtures/` at the root: what the real `llmrec-data
+prepare` writes on a slice of ml-latest-small, see fixtures/make_fixtures.py); this package's tests
+read files only and never import another llmrec package.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
 
 # Third-party warnings we cannot avoid (root pytest config turns warnings into errors):
+FIXTURES = Path(__file__).resolve().parents[3] / "fixtures"
+
 THIRD_PARTY_WARNINGS = [
     # peft 0.21's PeftModel.__init__ reads the deprecated `is_gradient_checkpointing` of transformers 5.
     "ignore:`is_gradient_checkpointing` is deprecated:FutureWarning",
@@ -40,14 +44,23 @@ def model_path(model_cache: Path) -> str:
     return resolve_model(DEFAULT_MODEL)
 
 
+def first_lines(source: Path, target: Path, n: int) -> Path:
+    """The first `n` lines of a fixture JSONL file (still a contract file: ids are line numbers)."""
+    with source.open(encoding="utf-8") as f:
+        lines = [line for _, line in zip(range(n), f, strict=False)]
+    target.write_text("".join(lines), encoding="utf-8")
+    return target
+
+
 @pytest.fixture(scope="session")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """train (24), valid (8), test (8) contract JSONL files and the full ml-latest-small catalogue."""
-    if not os.environ.get("LLMREC_DATA_HOME"):
-        raise RuntimeError("LLMREC_DATA_HOME must point at the shared datasets folder (CI sets it)")
-    from llmrec_train.testing import write_movielens_dataset
-
-    return write_movielens_dataset(tmp_path_factory.mktemp("data"), n_train=24, n_valid=8, n_test=8)
+    """train (24), valid (8), test (8) examples: the first lines of fixtures/movie's files, and its
+    whole catalogue (1,357 movies, one duplicate title)."""
+    folder = tmp_path_factory.mktemp("data")
+    for split, n in (("train", 24), ("valid", 8), ("test", 8)):
+        first_lines(FIXTURES / "movie" / f"{split}.jsonl", folder / f"{split}.jsonl", n)
+    shutil.copyfile(FIXTURES / "movie" / "items.parquet", folder / "items.parquet")
+    return folder
 
 
 @pytest.fixture(scope="session")

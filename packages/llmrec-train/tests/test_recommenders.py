@@ -1,8 +1,9 @@
 """Recommenders (`llmrec-train recommend`): they learn, their score files follow the contract, bad
 input is refused, and an interrupted run leaves no score file.
 
-Data: all of MovieLens ml-latest-small as next-item examples split by time (testing.py), the
-20,000 most recent training examples. SASRec tests train a small network for a few epochs under a
+Data: MovieLens ml-latest-small as the real `llmrec-data prepare --dataset movie-small` writes it
+(BIGRec's time split; run as a command, as a user would, never imported), 20,000 sampled training
+examples, 1,000 valid and 300 test. SASRec tests train a small network for a few epochs under a
 minute of CPU; run them under the torch lock (see DEVELOPERS.md)."""
 
 from __future__ import annotations
@@ -27,11 +28,28 @@ SMALL_SASREC = {"dim": 32, "blocks": 1, "max_epochs": 3, "batch_size": 128, "lea
 
 @pytest.fixture(scope="module")
 def seq_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from llmrec_train.testing import write_movielens_sequences
+    """A prepared movie-small folder (too large for the committed fixtures: recommenders must learn)."""
+    import os
+    import shutil
 
-    return write_movielens_sequences(
-        tmp_path_factory.mktemp("seq"), n_train=20_000, n_valid=1000, n_test=300
+    home = os.environ.get("LLMREC_DATA_HOME")
+    if not home:
+        pytest.fail("LLMREC_DATA_HOME must point at the shared raw datasets (CI sets it)")
+    command = shutil.which("llmrec-data", path=str(Path(sys.executable).parent))
+    if command is None:
+        pytest.skip("llmrec-data is not installed beside llmrec-train (outside the workspace)")
+    out = tmp_path_factory.mktemp("seq")
+    done = subprocess.run(
+        [command, "prepare", "--dataset", "movie-small", "--out", str(out), "--data-home", home]
+        + ["--no-download", "--train-sample", "20000", "--valid-sample", "1000"]
+        + ["--test-sample", "300"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    return out
 
 
 def _config(data: Path, out: Path, model: str, **kw) -> RecommendConfig:
