@@ -3,7 +3,7 @@
 Files named as in the README, in real formats: `movies.dat` and `ratings.dat` as in MovieLens-1M
 (`::`-separated, ISO-8859-1) made from the real ml-latest-small files, and `test_result.json` in the
 layout BIGRec's `inference.py` writes. The commands run through a shell with the workspace's
-console scripts on PATH, and embed with the real offline MiniLM (run under the torch lock).
+console scripts on PATH, and embed with the real offline MiniLM (hence the `torch` marker).
 """
 
 from __future__ import annotations
@@ -15,6 +15,10 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.torch
 
 ROOT = Path(__file__).resolve().parents[1]
 SECTION = "## Use llmrec-eval on your own outputs"

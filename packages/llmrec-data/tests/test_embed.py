@@ -29,6 +29,7 @@ def write_items(folder: Path, titles: list[str]) -> Path:
     return folder
 
 
+@pytest.mark.torch
 def test_embed_writes_contract_files(tmp_path: Path):
     data = write_items(tmp_path, TITLES)
     meta = embed_items(EmbedConfig(data=data, batch_size=2))

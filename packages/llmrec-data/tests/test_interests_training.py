@@ -12,7 +12,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from llmrec_data.interests import InterestsConfig, UserConfig, prepare_interests
+
+pytestmark = pytest.mark.slow
 
 
 def _cli(name: str) -> list[str]:

@@ -38,6 +38,17 @@ def write_item_embeddings(folder: Path, titles: list[str]) -> None:
     (folder / "item_embeddings.json").write_text(json.dumps(meta, indent=2))
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`ml_data` embeds with MiniLM: a test using it must be marked `torch` (not in the fast tier)."""
+    here = Path(__file__).parent
+    for item in items:
+        uses = "ml_data" in getattr(item, "fixturenames", ())
+        if here in item.path.parents and uses and item.get_closest_marker("torch") is None:
+            raise pytest.UsageError(
+                f"{item.nodeid} uses ml_data (MiniLM embeddings): mark it @pytest.mark.torch"
+            )
+
+
 @pytest.fixture(scope="session")
 def ml_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """fixtures/movie (items.parquet, train/valid/test.jsonl) with real MiniLM title embeddings."""

@@ -1,6 +1,6 @@
 """`evaluate --predictions FOLDER`: every result file in one call, one output folder each, one table.
 
-The first test embeds text with the real MiniLM model (run it under the torch lock); the others
+The first test (marked `torch`) embeds text with the real MiniLM model; the others
 never load a model: their texts are exact titles and `embed_texts` is replaced by a failing function.
 """
 
@@ -59,6 +59,7 @@ def _strip_best(line: str) -> str:
     return line.replace(" **(best, significant)**", "").replace(" **(best)**", "")
 
 
+@pytest.mark.torch
 def test_folder_of_two_bigrec_files_equals_each_file_alone(ml_data, tmp_path, monkeypatch):
     results = tmp_path / "results"
     _bigrec_from_real(ml_data, results / "epoch_1.json", 40, shift=1)

@@ -12,6 +12,8 @@ from llmrec_eval import build_queries, ground, read_item_embeddings, read_items
 from llmrec_eval.cli import app
 from typer.testing import CliRunner
 
+pytestmark = pytest.mark.torch
+
 runner = CliRunner()
 
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from llmrec_eval.cli import app
 from typer.testing import CliRunner
+
+pytestmark = pytest.mark.torch
 
 runner = CliRunner()
 

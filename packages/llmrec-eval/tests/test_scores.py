@@ -111,6 +111,7 @@ def test_scores_row_matches_brute_force(tmp_path, seed, exclude):
     assert result["baseline"]["name"] == "scores" and result["n_examples"] == n_ex
 
 
+@pytest.mark.torch
 def test_scores_row_on_real_items_through_the_cli(ml_data, tmp_path):
     """Round trip: a score file written with polars for real examples and items, read by the CLI."""
     examples = [json.loads(line) for line in (ml_data / "test.jsonl").read_text().splitlines()]

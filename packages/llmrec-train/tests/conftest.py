@@ -29,6 +29,21 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("filterwarnings", line)
 
 
+# Fixtures that load SmolLM2: a test using one (directly or through another fixture) is in the slow
+# tier, and must say so, so that `invoke test --fast` never loads the model.
+SLOW_FIXTURES = {"model_path", "trained"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        used = SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ()))
+        if here in item.path.parents and used and item.get_closest_marker("slow") is None:
+            raise pytest.UsageError(
+                f"{item.nodeid} uses {', '.join(sorted(used))} (loads SmolLM2): mark it @pytest.mark.slow"
+            )
+
+
 @pytest.fixture(scope="session")
 def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A session cache folder: the GGUF -> HF conversion runs for real, once, into it."""

@@ -14,6 +14,7 @@ from llmrec_train.errors import ModelUnavailableError, UsageError
 from llmrec_train.train import train
 
 
+@pytest.mark.slow
 def test_unknown_target_module(model_path, data_dir, tmp_path):
     config = TrainConfig(
         train_file=data_dir / "train.jsonl",
@@ -92,6 +93,7 @@ def test_unknown_lr_scheduler_fails_when_training_starts(tmp_path):
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_max_length_shorter_than_a_prompt_names_the_example(model_path, data_dir, tmp_path):
     """Used to end in an IndexError after loading the model, leaving an empty checkpoints folder."""
     out = tmp_path / "out"

@@ -56,6 +56,7 @@ def read_predictions(path: Path) -> tuple[list[dict], dict]:
     return rows, meta
 
 
+@pytest.mark.slow
 def test_greedy_lora_on_differs_from_lora_off(trained, data_dir, tmp_path):
     result, _ = trained
     common = {
@@ -79,6 +80,7 @@ def test_greedy_lora_on_differs_from_lora_off(trained, data_dir, tmp_path):
     assert all(r["predictions"][0].startswith('"') for r in rows_on)
 
 
+@pytest.mark.slow
 def test_constrained_beam_returns_k_distinct_catalogue_titles(trained, data_dir, tmp_path):
     result, _ = trained
     out = generate(
@@ -104,6 +106,7 @@ def test_constrained_beam_returns_k_distinct_catalogue_titles(trained, data_dir,
             assert p.startswith('"') and p.endswith('"') and p[1:-1] in titles, p
 
 
+@pytest.mark.slow
 def test_sampling_is_seeded(data_dir, model_path, tmp_path):
     common = {
         "examples": data_dir / "test.jsonl",
@@ -138,6 +141,7 @@ def test_repetition_penalty_must_be_positive(data_dir, tmp_path):
         )
 
 
+@pytest.mark.slow
 def test_repetition_penalty_changes_greedy_output(data_dir, model_path, tmp_path):
     common = {
         "examples": data_dir / "test.jsonl",
@@ -160,6 +164,7 @@ def _generated_length(builder, text: str) -> int:
     return next(i for i, t in enumerate(ids) if t in stops) + 1
 
 
+@pytest.mark.slow
 def test_length_penalty_sets_the_beam_score_definition(trained, data_dir, model_path, tmp_path):
     """length_penalty 1: summed token log-probs / generated length (EOS included); 0: the plain sum."""
     from llmrec_train.models import load_tokenizer
@@ -204,6 +209,7 @@ def _assert_same_outputs(outputs, reference):
         assert scores == pytest.approx(ref, abs=1e-4)
 
 
+@pytest.mark.slow
 def test_merged_lora_and_prompt_prefill_keep_the_outputs(trained, data_dir, model_path):
     """The speed levers change no output (fp32): merged LoRA weights, and prompts prefilled once per
     prompt (and the common prefix once per run) instead of once per beam by transformers."""

@@ -9,6 +9,10 @@ import subprocess
 import sys
 import time
 
+import pytest
+
+pytestmark = pytest.mark.slow
+
 
 def test_interrupted_epoch_resumes_from_a_mid_epoch_checkpoint(model_path, data_dir, tmp_path):
     out = tmp_path / "out"

@@ -90,6 +90,7 @@ def walk(grammar: ProfileGrammar, builder: PromptBuilder, rng: torch.Generator) 
 
 
 @pytest.mark.parametrize("labels", LABEL_SETS)
+@pytest.mark.slow
 def test_any_scores_give_a_compliant_faithful_profile(labels, builder):
     grammar = ProfileGrammar(labels, builder.encode_text)
     rng = torch.Generator().manual_seed(0)
@@ -107,6 +108,7 @@ def test_any_scores_give_a_compliant_faithful_profile(labels, builder):
         assert tokens[:-1] == builder.encode_text(text), text
 
 
+@pytest.mark.slow
 def test_units_tokenize_like_whole_profiles(builder):
     """A hand-written target profile (the contract's example) is a path of the grammar."""
     labels = LABEL_SETS[0]
@@ -153,6 +155,7 @@ def test_examples_without_videos_are_a_clear_error(tmp_path: Path):
         read_examples(path, require_output=False, require_videos=True)
 
 
+@pytest.mark.slow
 def test_beam_rows_follow_their_own_example(builder):
     """Beam search lays an example's beams side by side: row r belongs to example r // beams."""
     grammars = [
@@ -169,6 +172,7 @@ def test_beam_rows_follow_their_own_example(builder):
     assert allowed[0] == allowed[1] == {car} and allowed[2] == allowed[3] == {drum}
 
 
+@pytest.mark.slow
 def test_random_label_sets(builder):
     """Many random draws of real-looking label lists (words of the fixed sets, shuffled)."""
     rng = random.Random(0)
@@ -183,6 +187,7 @@ def test_random_label_sets(builder):
         assert len({n.removesuffix(".").casefold() for n in named}) == len(named), text
 
 
+@pytest.mark.slow
 def test_an_example_system_prompt_replaces_the_template_default(builder, tmp_path: Path):
     """The showcase prompts come with "You are a helpful assistant."; training rows have none."""
     user = "Topics watched:\n1) Skincare\nSummarize the user's interests."

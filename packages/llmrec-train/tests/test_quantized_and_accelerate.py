@@ -12,6 +12,8 @@ import pytest
 from llmrec_train.config import TrainConfig
 from llmrec_train.train import train
 
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[3]
 
 

@@ -2,8 +2,7 @@
 full forward pass per candidate, the output follows the scores contract, and bad candidate files are
 refused with the file, row and field named (nothing written).
 
-The tests marked `model` load the real SmolLM2 (run them under the torch lock, see DEVELOPERS.md);
-the others only read files. Nothing here asserts that the model ranks well: it is tiny and untrained.
+The tests marked `slow` load the real SmolLM2; the others only read files. Nothing here asserts that the model ranks well: it is tiny and untrained.
 """
 
 from __future__ import annotations
@@ -84,6 +83,7 @@ def examples(data_dir: Path):
 # --------------------------------------------------------------------------- with the model
 
 
+@pytest.mark.slow
 def test_cached_batched_scores_equal_a_full_forward_pass_per_candidate(model_path, data_dir):
     from llmrec_train.data import read_examples as read_prompts
     from llmrec_train.data import read_item_titles
@@ -116,6 +116,7 @@ def test_cached_batched_scores_equal_a_full_forward_pass_per_candidate(model_pat
         assert np.all(slow < 0)
 
 
+@pytest.mark.slow
 def test_rank_writes_the_scores_contract(model_path, data_dir, tmp_path):
     examples_file = data_dir / "valid.jsonl"
     n = len(_rows(examples_file))

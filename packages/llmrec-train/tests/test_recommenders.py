@@ -3,8 +3,8 @@ input is refused, and an interrupted run leaves no score file.
 
 Data: MovieLens ml-latest-small as the real `llmrec-data prepare --dataset movie-small` writes it
 (BIGRec's time split; run as a command, as a user would, never imported), 20,000 sampled training
-examples, 1,000 valid and 300 test. SASRec tests train a small network for a few epochs under a
-minute of CPU; run them under the torch lock (see DEVELOPERS.md)."""
+examples, 1,000 valid and 300 test. SASRec tests (marked `torch`) train a small network for a few
+epochs in under a minute of CPU."""
 
 from __future__ import annotations
 
@@ -113,6 +113,7 @@ def test_transition_learns_and_writes_contract_files(seq_data: Path, tmp_path: P
     assert not list(out.rglob("*.tmp"))
 
 
+@pytest.mark.torch
 def test_sasrec_learns_beats_most_popular(seq_data: Path, tmp_path: Path) -> None:
     out = recommend(_config(seq_data, tmp_path / "sasrec", "sasrec", seed=0, **SMALL_SASREC))
     manifest = json.loads((out / "manifest.json").read_text())
@@ -125,6 +126,7 @@ def test_sasrec_learns_beats_most_popular(seq_data: Path, tmp_path: Path) -> Non
     assert meta["model"] == "sasrec" and meta["config"]["dim"] == 32
 
 
+@pytest.mark.torch
 def test_sasrec_same_seed_same_scores(seq_data: Path, tmp_path: Path) -> None:
     settings = {**SMALL_SASREC, "max_epochs": 1}
     a = recommend(_config(seq_data, tmp_path / "a", "sasrec", seed=3, **settings))
@@ -133,6 +135,7 @@ def test_sasrec_same_seed_same_scores(seq_data: Path, tmp_path: Path) -> None:
     assert ta.equals(tb)
 
 
+@pytest.mark.torch
 def test_interrupted_training_leaves_no_score_file(
     seq_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

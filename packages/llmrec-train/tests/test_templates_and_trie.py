@@ -8,6 +8,8 @@ from llmrec_train.constrained import TitleTrie, TrieLogitsProcessor
 from llmrec_train.models import load_tokenizer
 from llmrec_train.templates import PromptBuilder
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def tokenizer(model_path):

@@ -16,6 +16,8 @@ from llmrec_train.templates import PromptBuilder
 from llmrec_train.train import tokenize_examples
 from peft import PeftModel
 
+pytestmark = pytest.mark.slow
+
 
 def _completion_loss(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> float:
     with torch.inference_mode():

@@ -20,6 +20,8 @@ from llmrec_train.models import bf16_supported, default_device, load_model, load
 from llmrec_train.templates import PromptBuilder
 from llmrec_train.train import tokenize_examples
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def tokenizer(model_path):
