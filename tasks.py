@@ -429,10 +429,14 @@ def lint(c: Context) -> None:
     c.run("ruff format --check .", pty=False)
 
 
-@task(pre=[lint])
-def test(c: Context) -> None:
-    """Lint, then every package's tests and the workspace's end-to-end tests."""
-    c.run("pytest", pty=False)
+# The fast tier: everything but the tests marked as loading a model (root pyproject's markers).
+FAST_TESTS = "not slow and not torch"
+
+
+@task(pre=[lint], help={"fast": f"only the fast tier: pytest -m '{FAST_TESTS}' (no model loaded)"})
+def test(c: Context, fast: bool = False) -> None:
+    """Lint, then every package's tests and the workspace's end-to-end tests (--fast: no model)."""
+    c.run(f"pytest -m '{FAST_TESTS}'" if fast else "pytest", pty=False)
 
 
 # --------------------------------------------------------------------------------------------

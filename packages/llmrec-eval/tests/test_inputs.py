@@ -180,6 +180,7 @@ def test_embedding_model_mismatch(cat):
         build_queries([["something generated"]], catalogue, emb, model="BAAI/bge-small-en-v1.5")
 
 
+@pytest.mark.torch
 def test_embedding_dimension_mismatch(tmp_path):
     # the recorded model is MiniLM (384-dim), but these "item embeddings" are 4-dim
     items, emb_path = write_catalogue(tmp_path, TITLES, np.eye(5, 4, dtype=np.float32))
