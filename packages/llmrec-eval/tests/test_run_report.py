@@ -1,5 +1,6 @@
 """`llmrec-eval report` and `compare-runs` on a folder of rows written by the package's own commands
-(real MovieLens examples, real MiniLM item embeddings; every text an exact title, so no model runs).
+(real MovieLens examples, real MiniLM item embeddings, hence the `torch` marker; every text an exact
+title, so no model runs on the predictions).
 
 The report is pinned against the commands it is assembled from (`table`, `table --ci`, `samples`,
 `compare-pairs`): the same Markdown, byte for byte, plus the best-row marking and the paired section.
@@ -115,6 +116,7 @@ ROWS = ["fusion", "fusion-without-llm", "llm-lora", "llm-base", "content", "rece
 ROWS += ["most-popular"]
 
 
+@pytest.mark.torch
 def test_report_equals_the_commands_it_is_made_of(run: Path, ml_data: Path) -> None:
     ev = run / "eval"
     test = run / "predictions" / "test-examples.jsonl"
@@ -189,6 +191,7 @@ def _marked(label: str, results: str) -> str:
     return label
 
 
+@pytest.mark.torch
 def test_training_plot_and_extra_pairs(run: Path, tmp_path: Path) -> None:
     (tmp_path / "adapter").mkdir()
     (tmp_path / "adapter" / "loss.png").write_bytes(b"\x89PNG\r\n")
@@ -215,6 +218,7 @@ def test_training_plot_and_extra_pairs(run: Path, tmp_path: Path) -> None:
         (["--manifest", "missing.json"], "missing.json: run manifest not found"),
     ],
 )
+@pytest.mark.torch
 def test_bad_report_input_exits_2_and_writes_nothing(run, tmp_path, args, message) -> None:
     res = runner.invoke(
         app, ["report", "--results", str(run / "eval"), "--out", str(tmp_path / "report.md")] + args
@@ -232,6 +236,7 @@ def test_a_folder_without_rows_is_a_clear_error(tmp_path) -> None:
     assert not (tmp_path / "r.md").exists()
 
 
+@pytest.mark.torch
 def test_compare_runs_lists_the_settings_that_differ(run, tmp_path) -> None:
     folders = []
     for name, fusion in (("a", "rrf"), ("b", "first")):
