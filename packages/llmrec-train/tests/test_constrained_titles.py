@@ -19,6 +19,8 @@ from llmrec_train.generate import generate
 from llmrec_train.models import load_tokenizer
 from llmrec_train.templates import PromptBuilder
 
+pytestmark = pytest.mark.slow  # SmolLM2's tokenizer, and generation
+
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures"
 
 
