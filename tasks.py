@@ -36,88 +36,21 @@ os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get(
 DATASETS = ("movie", "movie-1m", "movie-small", "game", "game-small", "custom")
 SCORE_FILES = ("scores.parquet", "scores.meta.json")  # one folder per split (docs/contracts.md)
 
-# Each profile maps a stage to the flags of its CLI (`key` -> `--key`, bools -> `--key/--no-key`).
-# `cpu` finishes movie-small on a 2-core CPU in under 20 minutes; `paper` is BIGRec's setting.
-PROFILES: dict[str, dict[str, dict[str, Any]]] = {
-    "cpu": {
-        "data": {"valid_sample": 150, "test_sample": 300, "seed": 42},
-        "train": {"n_train": 128, "n_valid": 32, "epochs": 1, "batch_size": 16, "seed": 0},
-        "generate": {
-            "decoding": "beam",
-            "num_beams": 4,
-            "num_return_sequences": 4,
-            "constrained": True,
-            "batch_size": 16,
-        },
-        # rrf: best NDCG@10 of the four fusions on movie-small's validation predictions (README);
-        # MovieLens users rate a movie once, so a history item is never the answer.
-        "evaluate": {
-            "reweight": "recent",
-            "fusion": "rrf",
-            "exclude_history": True,
-            "bootstrap": 1000,
-        },
-        # llmrec-train recommend: defaults are the README's settings (early stopping on valid).
-        "sasrec": {"seed": 0, "threads": 2, "top_n": 200},
-        "transition": {"top_n": 200},
-        # llmrec-eval fuse: rank-normalised sources, simplex grid searched on valid NDCG@10.
-        "fuse": {"bootstrap": 1000},
-    },
-    # End-to-end checks (tests, CI): every stage runs, nothing is learned. About 3 minutes on movie-small
-    # on a 2-core CPU (192 s measured; embed 35 s, train 24 s, each generate/evaluate ~17 s, mostly
-    # model loading), not seconds.
-    "tiny": {
-        "data": {"valid_sample": 6, "test_sample": 6, "train_sample": 64, "seed": 42},
-        "train": {"n_train": 16, "n_valid": 4, "max_steps": 2, "batch_size": 4, "seed": 0},
-        "generate": {
-            "decoding": "beam",
-            "num_beams": 2,
-            "num_return_sequences": 2,
-            "max_new_tokens": 12,
-            "batch_size": 6,
-        },
-        "evaluate": {"reweight": "recent", "exclude_history": True, "bootstrap": 50},
-        "sasrec": {"seed": 0, "dim": 16, "blocks": 1, "max_epochs": 1, "top_n": 50},
-        "transition": {"top_n": 50},
-        "rank": {"candidates_per_source": 3, "batch_size": 16},
-        "fuse": {"bootstrap": 50, "grid_step": 0.25},
-    },
-    "paper": {
-        "data": {"valid_sample": 5000, "test_sample": 5000, "seed": 42},
-        "train": {
-            "n_train": 1024,
-            "epochs": 50,
-            "early_stopping_patience": 5,
-            "learning_rate": 1e-4,
-            "batch_size": 4,
-            "grad_accum": 32,
-            "max_length": 512,
-            "loss_on": "all",
-            "seed": 0,
-        },
-        "generate": {
-            "decoding": "beam",
-            "num_beams": 4,
-            "num_return_sequences": 4,
-            "max_new_tokens": 128,
-            "batch_size": 8,
-        },
-        "evaluate": {"reweight": "popularity", "gamma_grid": "bigrec", "fusion": "first"},
-        "sasrec": {"seed": 0, "top_n": 200},
-        "transition": {"top_n": 200},
-        "rank": {"candidates_per_source": 20},
-        "fuse": {"bootstrap": 1000},
-    },
+# Profiles are TOML files in configs/profiles/ (one table per stage section, each key an option of
+# that stage's CLI); `--profile NAME` picks configs/profiles/NAME.toml, `--profile PATH.toml` any file.
+PROFILES_DIR = ROOT / "configs" / "profiles"
+# Profile sections and the CLI command their options belong to (checked before any stage runs).
+SECTIONS = {
+    "data": "llmrec-data prepare",
+    "embed": "llmrec-data embed",
+    "train": "llmrec-train train",
+    "generate": "llmrec-train generate",
+    "sasrec": "llmrec-train recommend --model sasrec",
+    "transition": "llmrec-train recommend --model transition",
+    "rank": "llmrec-train rank",
+    "evaluate": "llmrec-eval evaluate",
+    "fuse": "llmrec-eval fuse",
 }
-# `cpu-2k`: `cpu` with 2,000 test and 1,000 valid examples, enough to tell rows apart (HR@10's 95%
-# interval about +-.01 instead of +-.023). Generation dominates: 1,000 + 2,000 + 2,000 prompts at
-# ~1.05 prompts/s (constrained beam 4) took 66 min on movie-small, 72 min end to end (README); generation
-# is now ~2x faster (merged LoRA, prompt run once per beam group), which pays for the rank stages.
-PROFILES["cpu-2k"] = copy.deepcopy(PROFILES["cpu"])
-PROFILES["cpu-2k"]["data"].update({"valid_sample": 1000, "test_sample": 2000})
-# The LLM as a ranker of the union of the top 20 of SASRec, transitions, content and the LLM's own
-# grounding (about 50 candidates: ~1.3 examples/s, ~50 min for 4,000 examples on this CPU).
-PROFILES["cpu-2k"]["rank"] = {"candidates_per_source": 20}
 
 
 # --------------------------------------------------------------------------------------------
@@ -146,22 +79,141 @@ def _parse_value(text: str) -> Any:
         return text
 
 
+class Settings(dict):
+    """A resolved profile, {section: {option: value}}, that remembers where each value came from
+    (`origins[(section, option)]`: "configs/profiles/cpu.toml, line 12" or "--set train.epochs=2"),
+    so a bad value is reported where the user can fix it."""
+
+    def __init__(self, sections: dict[str, dict[str, Any]] | None = None) -> None:
+        super().__init__(sections or {})
+        self.origins: dict[tuple[str, str], str] = {}
+
+
+def _shown(path: Path) -> str:
+    """A path as the user would type it: relative to the repository when inside it."""
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+def _profile_names() -> list[str]:
+    return sorted(p.stem for p in PROFILES_DIR.glob("*.toml"))
+
+
+def _profile_path(spec: str, base: Path = PROFILES_DIR) -> Path:
+    """`NAME` -> configs/profiles/NAME.toml; a path (ends in .toml or has a slash) is taken as
+    given (relative to `base` for a profile's `extends`, else to the current folder)."""
+    if spec.endswith(".toml") or os.sep in spec or "/" in spec:
+        path = Path(spec).expanduser()
+        return path if path.is_absolute() or base == PROFILES_DIR else base / path
+    return PROFILES_DIR / f"{spec}.toml"
+
+
+def _toml_line(path: Path, table: str | None, key: str) -> int | None:
+    """The 1-based line of `key = ...` in `[table]` (None: top level) of a TOML file, if found."""
+    current: str | None = None
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        text = line.strip()
+        if text.startswith("[") and not text.startswith("[["):
+            current = text.strip("[] ").strip('"')
+            if table is None and current == key:
+                return number
+        elif current == table and text.partition("=")[0].strip().strip('"') == key:
+            return number
+    return None
+
+
+def _where(path: Path, table: str | None, key: str) -> str:
+    line = _toml_line(path, table, key)
+    return f"{_shown(path)}" + (f", line {line}" if line else "")
+
+
+def _closest(word: str, choices: Any) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f"did you mean {close[0]!r}? " if close else ""
+
+
+def _load_profile(spec: str, base: Path = PROFILES_DIR, chain: tuple[Path, ...] = ()) -> Settings:
+    """A profile file, after its `extends` (if any): each table updates the inherited one key by
+    key. Unknown sections and values that are not plain (numbers, strings, booleans, lists) fail."""
+    import tomllib
+
+    path = _profile_path(spec, base)
+    if not path.is_file():
+        hint = "" if path.parent != PROFILES_DIR else _closest(spec, _profile_names())
+        at = f"{_where(chain[-1], None, 'extends')}, field 'extends': " if chain else ""
+        raise SystemExit(
+            f"error: {at}unknown profile {spec!r} ({_shown(path)} does not exist): {hint}expected "
+            f"one of {', '.join(_profile_names())} or the path of a .toml file"
+        )
+    if path.resolve() in chain:
+        raise SystemExit(f"error: {_shown(path)}: `extends` loops back to itself")
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as err:
+        raise SystemExit(f"error: {_shown(path)}: not valid TOML: {err}") from None
+    extends = doc.pop("extends", None)
+    if extends is not None and not isinstance(extends, str):
+        raise SystemExit(
+            f"error: {_where(path, None, 'extends')}, field 'extends': expected a profile name "
+            f"or a path (a string), got {extends!r}"
+        )
+    settings = (
+        Settings()
+        if extends is None
+        else _load_profile(extends, path.parent, (*chain, path.resolve()))
+    )
+    for section, table in doc.items():
+        if section not in SECTIONS:
+            raise SystemExit(
+                f"error: {_where(path, None, section)}: unknown section [{section}]: "
+                f"{_closest(section, SECTIONS)}expected one of {', '.join(SECTIONS)} (or `extends`)"
+            )
+        if not isinstance(table, dict):
+            raise SystemExit(
+                f"error: {_where(path, None, section)}, field {section!r}: expected a table "
+                f"[{section}] of options, got {table!r}"
+            )
+        target = settings.setdefault(section, {})
+        for key, value in table.items():
+            if isinstance(value, dict):
+                raise SystemExit(
+                    f"error: {_where(path, section, key)}, field '{section}.{key}': expected a "
+                    "number, string, boolean or list, got a table"
+                )
+            target[key] = value
+            settings.origins[(section, key)] = _where(path, section, key)
+    return settings
+
+
 def _resolve_profile(
     profile: str, overrides: list[str], profiles: dict[str, dict[str, dict[str, Any]]] | None = None
-) -> dict[str, dict[str, Any]]:
-    profiles = PROFILES if profiles is None else profiles
-    if profile not in profiles:
+) -> Settings:
+    """The profile (a file; or a name in `profiles`, the interests pipeline's dicts) with the
+    `--set STAGE.OPTION=VALUE` overrides applied. Whether each option exists and its value is valid
+    is checked by the stage's CLI (`_check_configs`), not here."""
+    if profiles is None:
+        settings = _load_profile(profile)
+    elif profile in profiles:
+        settings = Settings(copy.deepcopy(profiles[profile]))
+    else:
         raise SystemExit(f"unknown profile {profile!r}: expected one of {', '.join(profiles)}")
-    config = copy.deepcopy(profiles[profile])
+    sections = SECTIONS if profiles is None else settings
     for item in overrides:
         key, sep, value = item.partition("=")
         stage, dot, option = key.partition(".")
-        if not sep or not dot or stage not in config:
+        if not sep or not dot or not option or stage not in sections:
             raise SystemExit(
-                f"--set {item!r}: expected STAGE.OPTION=VALUE with STAGE one of {', '.join(config)}"
+                f"error: --set {item!r}: {_closest(stage, sections) if dot else ''}expected "
+                f"STAGE.OPTION=VALUE with STAGE one of {', '.join(sections)}"
             )
-        config[stage][option.replace("-", "_")] = _parse_value(value)
-    return config
+        option = option.replace("-", "_")
+        settings.setdefault(stage, {})[option] = _parse_value(value)
+        settings.origins[(stage, option)] = f"--set {item}"
+    return settings
 
 
 def _sha256(path: Path) -> str:
@@ -447,7 +499,8 @@ def _run_folder(dataset: str, run: str | None, profile: str) -> Path:
     if dataset not in DATASETS:
         raise SystemExit(f"unknown dataset {dataset!r}: expected one of {', '.join(DATASETS)}")
     runs = Path(os.environ.get("LLMREC_RUNS_DIR", ROOT / "runs"))
-    return runs / dataset / (run or profile)
+    # `--profile path/to/mine.toml` runs in runs/<dataset>/mine
+    return runs / dataset / (run or (Path(profile).stem if profile.endswith(".toml") else profile))
 
 
 def _stages(
@@ -717,7 +770,8 @@ def _run_stages(
 
 _HELP = {
     "dataset": f"one of {', '.join(DATASETS)}",
-    "profile": f"settings profile: {', '.join(PROFILES)}",
+    "profile": f"settings profile: {', '.join(_profile_names())} (configs/profiles/NAME.toml), "
+    "or the path of a .toml file",
     "run": "run folder name under runs/<dataset>/ (default: the profile's name)",
     "set": "override one setting, STAGE.OPTION=VALUE (repeatable), e.g. train.epochs=2",
     "force": "redo stages even when their inputs and settings are unchanged",

@@ -1,0 +1,148 @@
+"""Profiles are TOML files (configs/profiles/); their resolved values are pinned here, so moving them
+out of tasks.py (where they were Python dicts) or editing a file changes nothing unnoticed.
+No stage runs: each test takes well under a second."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+_CPU = {
+    "data": {"valid_sample": 150, "test_sample": 300, "seed": 42},
+    "train": {"n_train": 128, "n_valid": 32, "epochs": 1, "batch_size": 16, "seed": 0},
+    "generate": {
+        "decoding": "beam",
+        "num_beams": 4,
+        "num_return_sequences": 4,
+        "constrained": True,
+        "batch_size": 16,
+    },
+    "evaluate": {"reweight": "recent", "fusion": "rrf", "exclude_history": True, "bootstrap": 1000},
+    "sasrec": {"seed": 0, "threads": 2, "top_n": 200},
+    "transition": {"top_n": 200},
+    "fuse": {"bootstrap": 1000},
+}
+# The values of the dicts tasks.py held before the profiles became files.
+PINNED = {
+    "cpu": _CPU,
+    "cpu-2k": {
+        **_CPU,
+        "data": {"valid_sample": 1000, "test_sample": 2000, "seed": 42},
+        "rank": {"candidates_per_source": 20},
+    },
+    "tiny": {
+        "data": {"valid_sample": 6, "test_sample": 6, "train_sample": 64, "seed": 42},
+        "train": {"n_train": 16, "n_valid": 4, "max_steps": 2, "batch_size": 4, "seed": 0},
+        "generate": {
+            "decoding": "beam",
+            "num_beams": 2,
+            "num_return_sequences": 2,
+            "max_new_tokens": 12,
+            "batch_size": 6,
+        },
+        "evaluate": {"reweight": "recent", "exclude_history": True, "bootstrap": 50},
+        "sasrec": {"seed": 0, "dim": 16, "blocks": 1, "max_epochs": 1, "top_n": 50},
+        "transition": {"top_n": 50},
+        "rank": {"candidates_per_source": 3, "batch_size": 16},
+        "fuse": {"bootstrap": 50, "grid_step": 0.25},
+    },
+    "paper": {
+        "data": {"valid_sample": 5000, "test_sample": 5000, "seed": 42},
+        "train": {
+            "n_train": 1024,
+            "epochs": 50,
+            "early_stopping_patience": 5,
+            "learning_rate": 1e-4,
+            "batch_size": 4,
+            "grad_accum": 32,
+            "max_length": 512,
+            "loss_on": "all",
+            "seed": 0,
+        },
+        "generate": {
+            "decoding": "beam",
+            "num_beams": 4,
+            "num_return_sequences": 4,
+            "max_new_tokens": 128,
+            "batch_size": 8,
+        },
+        "evaluate": {"reweight": "popularity", "gamma_grid": "bigrec", "fusion": "first"},
+        "sasrec": {"seed": 0, "top_n": 200},
+        "transition": {"top_n": 200},
+        "rank": {"candidates_per_source": 20},
+        "fuse": {"bootstrap": 1000},
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def tasks():
+    spec = importlib.util.spec_from_file_location("llmrec_tasks_profiles", ROOT / "tasks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _typed(value):
+    """Values with their types: 1 and 1.0 and True are different settings."""
+    if isinstance(value, dict):
+        return {k: _typed(v) for k, v in value.items()}
+    return (type(value).__name__, value)
+
+
+def test_every_shipped_profile_is_pinned(tasks):
+    assert tasks._profile_names() == sorted(PINNED)
+
+
+@pytest.mark.parametrize("name", sorted(PINNED))
+def test_profile_files_resolve_to_the_pinned_values(tasks, name):
+    resolved = tasks._resolve_profile(name, [])
+    assert _typed(dict(resolved)) == _typed(PINNED[name])
+
+
+def test_a_profile_is_also_given_by_path_and_extends_relative_to_itself(tasks, tmp_path):
+    mine = tmp_path / "mine.toml"
+    mine.write_text('extends = "cpu-2k"\n[train]\nepochs = 3\n', encoding="utf-8")
+    resolved = tasks._resolve_profile(str(mine), ["generate.num_beams=8"])
+    assert resolved["train"] == {**PINNED["cpu"]["train"], "epochs": 3}
+    assert resolved["generate"]["num_beams"] == 8
+    assert resolved["data"] == PINNED["cpu-2k"]["data"]
+    assert resolved.origins[("train", "epochs")] == f"{mine}, line 3"
+    assert resolved.origins[("generate", "num_beams")] == "--set generate.num_beams=8"
+    assert resolved.origins[("data", "test_sample")] == "configs/profiles/cpu-2k.toml, line 13"
+    nested = tmp_path / "sub" / "child.toml"
+    nested.parent.mkdir()
+    nested.write_text('extends = "../mine.toml"\n', encoding="utf-8")
+    assert tasks._resolve_profile(str(nested), [])["train"]["epochs"] == 3
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "[generat]\nnum_beams = 2\n",
+            r"line 1: unknown section \[generat\]: did you mean 'generate'",
+        ),
+        ("[train]\nepochs = [\n", "not valid TOML"),
+        ("train = 3\n", r"field 'train': expected a table \[train\]"),
+        ('extends = "nope"\n', "unknown profile 'nope'"),
+        ('extends = "loop.toml"\n', "`extends` loops back to itself"),
+    ],
+)
+def test_bad_profile_files_fail_naming_file_and_line(tasks, tmp_path, text, expected):
+    path = tmp_path / "loop.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(SystemExit, match=expected) as err:
+        tasks._resolve_profile(str(path), [])
+    assert str(err.value).startswith(f"error: {path}")
+
+
+def test_unknown_profile_and_bad_set_stage_name_the_choices(tasks):
+    with pytest.raises(SystemExit, match=r"unknown profile 'cpu2k'.*did you mean 'cpu-2k'"):
+        tasks._resolve_profile("cpu2k", [])
+    with pytest.raises(SystemExit, match=r"--set 'generat.num_beams=8': did you mean 'generate'"):
+        tasks._resolve_profile("cpu", ["generat.num_beams=8"])
