@@ -6,10 +6,9 @@ import signal
 from typing import Annotated
 
 import typer
+from llmrec_cli import check_config_command, command_from_config
 from rich.console import Console
 
-from llmrec_data._cli_config import command_from_config
-from llmrec_data._cli_config import fail as _fail
 from llmrec_data.config import EmbedConfig, PrepareConfig
 from llmrec_data.errors import DataError
 from llmrec_data.interests.cli import app as interests_app
@@ -46,13 +45,9 @@ def _options(
 def _run_prepare(config: PrepareConfig) -> None:
     from llmrec_data.prepare import prepare
 
-    try:
-        result = prepare(
-            config, on_stage=lambda stage, seconds: _err.print(f"  {stage}: {seconds:.1f} s")
-        )
-    except DataError as err:
-        _fail(err)
-        return
+    result = prepare(
+        config, on_stage=lambda stage, seconds: _err.print(f"  {stage}: {seconds:.1f} s")
+    )
     counts = ", ".join(f"{k} {result.written[k]:,}/{v:,}" for k, v in result.examples.items())
     typer.echo(
         f"{result.out}: {result.n_items:,} items, {result.n_users:,} users, "
@@ -70,11 +65,7 @@ def _run_prepare(config: PrepareConfig) -> None:
 def _run_embed(config: EmbedConfig) -> None:
     from llmrec_data.embed import embed_items
 
-    try:
-        meta = embed_items(config)
-    except DataError as err:
-        _fail(err)
-        return
+    meta = embed_items(config)
     typer.echo(f"{meta['n_items']:,} x {meta['dim']} embeddings from {meta['model']}")
 
 
@@ -82,11 +73,12 @@ app.command(
     "prepare",
     help="Raw dataset -> items.parquet, train/valid/test.jsonl and manifest.json (BIGRec protocol). "
     "Options left unset take the preset's defaults (see the llmrec-data README).",
-)(command_from_config(PrepareConfig, _run_prepare))
+)(command_from_config(PrepareConfig, _run_prepare, error=DataError))
 app.command(
     "embed",
     help="Item titles -> item_embeddings.npy + item_embeddings.json with a sentence-transformers model.",
-)(command_from_config(EmbedConfig, _run_embed))
+)(command_from_config(EmbedConfig, _run_embed, error=DataError))
+app.command("check-config")(check_config_command(app, "llmrec-data"))
 
 
 def _interrupted(signum: int, frame: object) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from llmrec_cli import BadInput
 
 EXIT_FAILURE = 1
 EXIT_BAD_INPUT = 2
@@ -21,8 +22,9 @@ EXIT_INTERRUPTED = 130
 _DISK_ERRORS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT}
 
 
-class InputError(ValueError):
-    """A bad input file: the message names the file, the line or row, the field and what was expected."""
+class InputError(BadInput, ValueError):
+    """A bad input file: the message names the file, the line or row, the field and what was expected
+    (the package's one bad-input type; llmrec-cli's `BadInput` gives the format)."""
 
 
 def where(

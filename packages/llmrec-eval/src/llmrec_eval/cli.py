@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from llmrec_cli import check_config_command
 from rich.console import Console
 
 from llmrec_eval._errors import InputError
@@ -372,6 +373,7 @@ add_command(
     _compare_runs,
     help="Several reported runs side by side: the settings that differ, then each run's table.",
 )
+app.command("check-config")(check_config_command(app, "llmrec-eval"))
 
 
 @app.command()

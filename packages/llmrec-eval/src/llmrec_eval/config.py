@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import inspect
-import typing
 from collections.abc import Callable
-from dataclasses import MISSING, asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import typer
+from llmrec_cli import command_from_config
 
-from llmrec_eval._errors import InputError, check_writable, cli_errors
+from llmrec_eval._errors import InputError, check_writable
 
 Fusion = Literal["first", "min", "interleave", "rrf"]
 Distance = Literal["l2", "cosine"]
@@ -689,34 +689,20 @@ def add_command(
     app: typer.Typer,
     name: str,
     config_cls: type,
-    run: Callable[[Any], Any],
+    run: Callable[..., Any],
     extra: list[inspect.Parameter] | None = None,
     help: str | None = None,
 ) -> None:
-    """Register `run(config_cls(**flags))` as `name`, one --flag per dataclass field (help from metadata)."""
-    hints = typing.get_type_hints(config_cls)
-    params = list(extra or [])
-    for f in sorted(fields(config_cls), key=lambda f: f.default is not MISSING):
-        option = typer.Option(help=f.metadata.get("help", ""))
-        default = inspect.Parameter.empty if f.default is MISSING else f.default
-        params.append(
-            inspect.Parameter(
-                f.name,
-                inspect.Parameter.KEYWORD_ONLY,
-                default=default,
-                annotation=Annotated[hints[f.name], option],
-            )
-        )
-    extra_names = {p.name for p in extra or []}
-
-    @cli_errors
-    def command(**kwargs: Any) -> None:
-        extras = {k: kwargs.pop(k) for k in extra_names}
-        config = config_cls(**kwargs)
-        check_outputs(config)
-        run(config, **extras)
-
-    command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
-    command.__annotations__ = {p.name: p.annotation for p in params}
+    """Register `run(config_cls(**flags), **extras)` as `name`: one --flag per dataclass field (help
+    from metadata) and `--config FILE`, through llmrec-cli's adapter. InputError -> one line, exit 2;
+    Ctrl-C -> exit 130; anything else is a bug and keeps its traceback."""
+    command = command_from_config(
+        config_cls,
+        run,
+        error=InputError,
+        extra=extra or (),
+        validate=check_outputs,
+        interrupted="no output was half-written; run the command again",
+    )
     command.__doc__ = help or (config_cls.__doc__ or "").strip()
     app.command(name)(command)

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import dataclasses
-import errno
-import inspect
 import logging
 import sys
-import types
-import typing
 import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import typer
+from llmrec_cli import check_config_command, close_progress_bars, command_from_config
 
 from llmrec_train.config import GenerateConfig, ParamsConfig, RankConfig, TrainConfig
 from llmrec_train.errors import UsageError
@@ -28,73 +24,23 @@ app = typer.Typer(
 )
 
 
-def _unwrap_optional(tp: Any) -> Any:
-    """`X | None` -> X (typer reads a missing option as None from the default)."""
-    if isinstance(tp, types.UnionType) or typing.get_origin(tp) is typing.Union:
-        args = [a for a in typing.get_args(tp) if a is not type(None)]
-        if len(args) == 1:
-            return args[0]
-    return tp
-
-
 def command_from_dataclass(cls: type, run: Callable[[Any], Any]) -> Callable[..., None]:
-    """A function whose signature has one typer option per dataclass field (required fields included)."""
-    hints = typing.get_type_hints(cls)
-    params = []
-    for f in dataclasses.fields(cls):
-        tp = _unwrap_optional(hints[f.name])
-        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-        default = ... if required else f.default
-        flag = "--" + f.name.replace("_", "-")
-        # `aliases`: the name the other CLIs use for the same concept (e.g. --out for a folder)
-        decls = (
-            [flag, *f.metadata.get("aliases", ())]
-            if tp is not bool
-            else [f"{flag}/--no-{flag[2:]}"]
-        )
-        option = typer.Option(
-            default,
-            *decls,
-            help=f.metadata.get("help", ""),
-            show_default=not required,
-            metavar=f.metadata.get("metavar"),
-        )
-        params.append(
-            inspect.Parameter(
-                f.name,
-                inspect.Parameter.KEYWORD_ONLY,
-                default=option,
-                annotation=tp if tp is not Path else Path,
-            )
-        )
-
-    def command(**kwargs: Any) -> None:
-        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-        quiet_third_party()
-        try:
-            config = cls(**kwargs)
-            result = run(config)
-        except (UsageError, FileNotFoundError) as e:
-            typer.secho(f"error: {e}", fg=typer.colors.RED, err=True)
-            raise typer.Exit(code=2) from None
-        except OSError as e:
-            if e.errno not in _ENVIRONMENT_ERRNOS:
-                raise
-            typer.secho(f"error: {e}", fg=typer.colors.RED, err=True)
-            raise typer.Exit(code=1) from None
-        except KeyboardInterrupt:
-            _close_progress_bars()  # else they redraw after our message, at exit
-            typer.secho(f"interrupted: {_interrupt_hint(kwargs)}", fg=typer.colors.YELLOW, err=True)
-            raise typer.Exit(code=130) from None
-        typer.echo(str(result))
-
-    command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
-    command.__doc__ = cls.__doc__
-    return command
+    """The llmrec-cli adapter with this package's settings: one option per dataclass field plus
+    `--config FILE`; UsageError and a missing file are bad input (exit 2), Ctrl-C says how to
+    continue (exit 130), anything else is a bug (traceback)."""
+    return command_from_config(
+        cls,
+        run,
+        error=UsageError,
+        also_bad_input=(FileNotFoundError,),
+        setup=_setup,
+        interrupted=_interrupt_hint,
+    )
 
 
-# Failures of the machine rather than of our code: one line, exit 1.
-_ENVIRONMENT_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT}
+def _setup() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    quiet_third_party()
 
 
 def quiet_third_party() -> None:
@@ -109,16 +55,9 @@ def quiet_third_party() -> None:
     logging.getLogger("huggingface_hub").setLevel(logging.ERROR)
 
 
-def _close_progress_bars() -> None:
-    from tqdm import tqdm
-
-    for bar in list(getattr(tqdm, "_instances", ())):
-        bar.close()
-    sys.stderr.write("\n")
-
-
 def _interrupt_hint(kwargs: dict[str, Any]) -> str:
     """One line: what stopped, and how to continue."""
+    close_progress_bars()  # else they redraw after our message, at exit
     if "candidates" in kwargs:  # rank
         return "rank stopped; no score file was written (run the same command again)"
     if "top_n" in kwargs and "model" in kwargs:  # recommend
@@ -177,6 +116,7 @@ app.command("recommend", help=RecommendConfig.__doc__)(
 )
 app.command("rank", help=RankConfig.__doc__)(command_from_dataclass(RankConfig, _rank))
 app.command("params", help=ParamsConfig.__doc__)(command_from_dataclass(ParamsConfig, _params))
+app.command("check-config")(check_config_command(app, "llmrec-train"))
 
 
 @app.command()

@@ -5,9 +5,13 @@ Anything else is a bug or a failure of the machine and keeps its traceback (exit
 
 from __future__ import annotations
 
+from llmrec_cli import BadInput
 
-class UsageError(ValueError):
-    """Bad settings or input: the user can fix it; the message says what was expected."""
+
+class UsageError(BadInput, ValueError):
+    """Bad settings or input: the user can fix it; the message says what was expected
+    (`FILE, line N, field 'X': ...`, the format every llmrec package shares). The package's one
+    bad-input type: the others below are its kinds."""
 
 
 class ContractError(UsageError):
