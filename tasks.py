@@ -17,8 +17,10 @@ import fcntl
 import hashlib
 import itertools
 import json
+import math
 import os
 import platform
+import re
 import shlex
 import signal
 import subprocess
@@ -26,7 +28,7 @@ import sys
 import time
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from invoke import Context, task
 
@@ -503,15 +505,179 @@ def _run_folder(dataset: str, run: str | None, profile: str) -> Path:
     return runs / dataset / (run or (Path(profile).stem if profile.endswith(".toml") else profile))
 
 
+class _Opts:
+    """Settings of a stage's CLI taken from profile section `section`: `_stages` writes them into
+    the stage's config file (RUN/configs/STAGE.toml) and passes `--config` that file."""
+
+    def __init__(self, options: dict[str, Any], section: str) -> None:
+        self.options, self.section = options, section
+
+
+def _opts(options: dict[str, Any], section: str) -> _Opts:
+    return _Opts(options, section)
+
+
+def _toml_value(value: Any, where: str) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value) if math.isfinite(value) else str(value)  # inf, -inf, nan
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)  # JSON escapes are TOML escapes
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v, where) for v in value) + "]"
+    raise SystemExit(f"error: {where}: expected a number, string, boolean or list, got {value!r}")
+
+
+class StageConfig(NamedTuple):
+    """A stage's config file: its TOML text and where each key came from (for error messages)."""
+
+    stage: str
+    text: str
+    origins: dict[str, tuple[str, str]]  # key -> (profile file and line, or `--set ...`; section)
+
+
 def _stages(
-    dataset: str, folder: Path, config: dict[str, dict[str, Any]]
+    dataset: str,
+    folder: Path,
+    config: dict[str, dict[str, Any]],
+    configs: dict[Path, StageConfig] | None = None,
 ) -> list[tuple[str, list[str], list[Path], list[Path], Path | None]]:
+    """Every stage as (name, argv, inputs, outputs, reads manifest). Each stage's settings are in
+    its config file RUN/configs/NAME.toml (`--config`; the file is one of its inputs, so a changed
+    setting re-runs the stage); `configs`, if given, receives each file's text. Paths stay flags."""
+    origins = getattr(config, "origins", {})
+    out = []
+    for name, argv, inputs, outputs, reads in _stage_commands(dataset, folder, config):
+        options: dict[str, Any] = {}
+        came_from: dict[str, tuple[str, str]] = {}
+        for item in argv:
+            if isinstance(item, _Opts):
+                for key, value in item.options.items():
+                    if value is None:
+                        options.pop(key, None)
+                        continue
+                    options[key] = value
+                    origin = origins.get((item.section, key), f"profile section [{item.section}]")
+                    came_from[key] = (origin, item.section)
+        path = folder / "configs" / f"{name}.toml"
+        lines = [f"# stage {name}: the options of `{shlex.join(argv[:2])}` (paths are flags)"]
+        lines += [f"{k} = {_toml_value(options[k], came_from[k][0])}" for k in sorted(options)]
+        if configs is not None:
+            configs[path] = StageConfig(name, "\n".join(lines) + "\n", came_from)
+        argv = [a for a in argv if not isinstance(a, _Opts)] + ["--config", str(path)]
+        out.append((name, argv, [*inputs, path], outputs, reads))
+    return out
+
+
+def _write_configs(configs: dict[Path, StageConfig]) -> None:
+    """Write each stage's config file, atomically, unless it already holds the same text (an
+    unchanged file keeps its inode and mtime, so its hash is not even recomputed)."""
+    for path, stage in configs.items():
+        if path.is_file() and path.read_text(encoding="utf-8") == stage.text:
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".toml.tmp")
+        tmp.write_text(stage.text, encoding="utf-8")
+        tmp.replace(path)
+
+
+_PROGRAMS = {
+    "llmrec-data": "llmrec-data",
+    "llmrec-train": "llmrec-train",
+    "llmrec_train": "llmrec-train",
+}
+_PROGRAMS["llmrec-eval"] = "llmrec-eval"
+
+
+def _check_stages(
+    stages: list[tuple[str, list[str], list[Path], list[Path], Path | None]],
+    configs: dict[Path, StageConfig],
+) -> None:
+    """Every stage's command line, checked by its own CLI (`check-config`: the options parsed and
+    the config built, nothing run) before the first stage starts: one process per package, about
+    a second in all. A bad option or value exits 2 naming the key and the profile file line or
+    `--set` it came from."""
+    import tempfile
+
+    batches: dict[str, list[tuple[str, list[str]]]] = {}
+    for name, argv, *_ in stages:
+        at = next((i for i, a in enumerate(argv) if a in _PROGRAMS), None)
+        if at is not None:
+            batches.setdefault(_PROGRAMS[argv[at]], []).append((name, argv[at + 1 :]))
+    with tempfile.TemporaryDirectory(prefix="llmrec-check-") as tmp:
+        procs = {}
+        for program, lines in batches.items():
+            commands = Path(tmp) / f"{program}.json"
+            commands.write_text(json.dumps([argv for _, argv in lines]), encoding="utf-8")
+            procs[program] = subprocess.Popen(
+                [program, "check-config", "--json", "--commands", str(commands)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        problems: dict[str, list[str]] = {}
+        for program, proc in procs.items():
+            stdout, stderr = proc.communicate()
+            try:
+                results = json.loads(stdout)
+            except json.JSONDecodeError:
+                raise SystemExit(
+                    f"error: `{program} check-config` failed (exit {proc.returncode}): "
+                    f"{stderr.strip()[-2000:]}"
+                ) from None
+            for (name, _), result in zip(batches[program], results, strict=True):
+                if not result["ok"]:
+                    text, stage = _explain(result, configs)
+                    problems.setdefault(text, []).append(stage or name)
+    if problems:
+        for text, names in problems.items():
+            print(f"error: {text} (stage {', '.join(names)})", file=sys.stderr)
+        print("nothing was run: fix the settings above", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def _explain(result: dict[str, Any], configs: dict[Path, StageConfig]) -> tuple[str, str | None]:
+    """A check-config failure, located where the user set the value: the profile file and line,
+    or the `--set` override (the stage's own config file is written from those)."""
+    error: str = result["error"]
+    stage = configs.get(Path(result["file"])) if result.get("file") else None
+    if stage is None:  # not from a config file: the dataclass's own checks name the flag
+        for path in _stage_config_paths(result["argv"]):
+            stage = configs.get(path)
+        if stage is None:
+            return error, None
+        named = [
+            k for k in stage.origins if re.search(rf"(--{k.replace('_', '-')}|\b{k})\b", error)
+        ]
+        where = "; ".join(f"{s}.{k} from {o}" for k in named for o, s in [stage.origins[k]])
+        return (f"{where}: {error}" if where else error), stage.stage
+    prefix = ", ".join(
+        [result["file"]]
+        + ([f"line {result['line']}"] if result.get("line") else [])
+        + ([f"field {result['field']!r}"] if result.get("field") else [])
+    )
+    message = error.removeprefix(prefix + ": ")
+    key = result.get("field") or ""
+    if key not in stage.origins:
+        return error, stage.stage
+    origin, section = stage.origins[key]
+    return f"{origin}, field '{section}.{key}': {message}", stage.stage
+
+
+def _stage_config_paths(argv: list[str]) -> list[Path]:
+    return [Path(v) for k, v in itertools.pairwise(argv) if k == "--config"]
+
+
+def _stage_commands(
+    dataset: str, folder: Path, config: dict[str, dict[str, Any]]
+) -> list[tuple[str, list[Any], list[Path], list[Path], Path | None]]:
     data, adapter, preds, ev = (folder / n for n in ("data", "adapter", "predictions", "eval"))
     items, emb = data / "items.parquet", data / "item_embeddings.npy"
     train, valid, test = (data / f"{s}.jsonl" for s in ("train", "valid", "test"))
     # Generation uses the base model the adapter was trained on, unless told otherwise.
     inherited = {k: v for k, v in config["train"].items() if k in ("model", "quantization")}
-    gen = _flags({**inherited, **config["generate"]})
+    gen = [_opts(inherited, "train"), _opts(config["generate"], "generate")]
     evaluate = config["evaluate"]
     eval_common = ["--items", str(items), "--embeddings", str(emb), "--train", str(train)]
 
@@ -556,16 +722,21 @@ def _stages(
     llm_eval = ["llmrec-eval", "evaluate", *eval_common, "--examples", str(test)]
     # Popularity baselines skip the user's own history when the LLM runs do (the content
     # baseline always does): the same candidate set for every row of the table.
-    pop_flags = ["--exclude-history"] if evaluate.get("exclude_history") else []
+    pop_flags = (
+        [_opts({"exclude_history": True}, "evaluate")] if evaluate.get("exclude_history") else []
+    )
     reweighted = {k: v for k, v in evaluate.items()}
     rec = folder / "recommend"
 
     def recommend(model: str) -> tuple[str, list[str], list[Path], list[Path], None]:
         # The same candidate rule as the evaluation rows: history items excluded or not.
-        options = {"exclude_history": bool(evaluate.get("exclude_history")), **config[model]}
+        options = [
+            _opts({"exclude_history": bool(evaluate.get("exclude_history"))}, "evaluate"),
+            _opts(config[model], model),
+        ]
         argv = ["llmrec-train", "recommend", "--model", model, "--train", str(train)]
         argv += ["--valid", str(valid), "--test", str(test), "--items", str(items)]
-        argv += ["--out", str(rec / model), *_flags(options)]
+        argv += ["--out", str(rec / model), *options]
         outputs = [rec / model / s / f for s in ("valid", "test") for f in SCORE_FILES]
         return f"recommend-{model}", argv, [train, valid, test, items], outputs, None
 
@@ -582,15 +753,15 @@ def _stages(
         candidates = [rec / "sasrec", rec / "transition", sources / "content", sources / "llm-lora"]
         argv = ["llmrec-train", "rank", "--examples", str(split), "--items", str(items)]
         argv += [a for c in candidates for a in ("--candidates", str(c / name))]
-        argv += ["--out", str(out), *_flags(config["rank"])]
-        argv += ["--exclude-history"] if evaluate.get("exclude_history") else []
+        argv += ["--out", str(out), _opts(config["rank"], "rank")]
+        argv += pop_flags
         inputs = [split, items, *(c / name / f for c in candidates for f in SCORE_FILES)]
         if lora:  # the base model is the adapter's (llmrec_train.json)
             argv += ["--adapter", str(adapter)]
             inputs += [adapter / n for n in ("adapter_model.safetensors", "adapter_config.json")]
             inputs.append(adapter / "llmrec_train.json")
         elif "model" in config["train"]:
-            argv += ["--model", str(config["train"]["model"])]
+            argv.append(_opts({"model": config["train"]["model"]}, "train"))
         return f"rank-{kind}-{name}", argv, inputs, [out / f for f in SCORE_FILES], None
 
     base_inputs = [items, emb, train, test]
@@ -598,12 +769,18 @@ def _stages(
         (
             "data",
             ["llmrec-data", "prepare", "--dataset", dataset, "--out", str(data)]
-            + _flags(config["data"]),
+            + [_opts(config["data"], "data")],
             [],
             [items, train, valid, test],
             data / "manifest.json",
         ),
-        ("embed", ["llmrec-data", "embed", "--data", str(data)], [items], [emb], None),
+        (
+            "embed",
+            ["llmrec-data", "embed", "--data", str(data), _opts(config.get("embed", {}), "embed")],
+            [items],
+            [emb],
+            None,
+        ),
         (
             "train",
             # LLMREC_TRAIN_LAUNCHER swaps the command, e.g. for several GPUs:
@@ -611,7 +788,7 @@ def _stages(
             shlex.split(os.environ.get("LLMREC_TRAIN_LAUNCHER", "llmrec-train"))
             + ["train", "--train-file", str(train), "--valid-file", str(valid)]
             # llmrec-train resumes a checkpoint only if it was made with the same settings and data.
-            + ["--output-dir", str(adapter), *_flags(config["train"]), "--resume", "auto"],
+            + ["--output-dir", str(adapter), _opts(config["train"], "train"), "--resume", "auto"],
             [train, valid],
             [adapter / "adapter_model.safetensors"],
             None,
@@ -624,7 +801,12 @@ def _stages(
         # The raw LLM row also hands its ranking (valid and test) to the fusion as a score source.
         score(
             "llm-lora",
-            [*llm_eval, "--predictions", str(preds / "test-lora/predictions.jsonl"), *_flags(raw)]
+            [
+                *llm_eval,
+                "--predictions",
+                str(preds / "test-lora/predictions.jsonl"),
+                _opts(raw, "evaluate"),
+            ]
             + ["--valid-predictions", str(preds / "valid-lora/predictions.jsonl")]
             + ["--valid-examples", str(valid), "--write-scores", str(sources / "llm-lora")],
             [*base_inputs, preds / "test-lora/predictions.jsonl"]
@@ -635,13 +817,18 @@ def _stages(
             f"llm-lora+{evaluate.get('reweight', 'none')}",
             [*llm_eval, "--predictions", str(preds / "test-lora/predictions.jsonl")]
             + ["--valid-predictions", str(preds / "valid-lora/predictions.jsonl")]
-            + ["--valid-examples", str(valid), *_flags(reweighted)],
+            + ["--valid-examples", str(valid), _opts(reweighted, "evaluate")],
             [*base_inputs, preds / "test-lora/predictions.jsonl"]
             + [preds / "valid-lora/predictions.jsonl", valid],
         ),
         score(
             "llm-base",
-            [*llm_eval, "--predictions", str(preds / "test-base/predictions.jsonl"), *_flags(raw)],
+            [
+                *llm_eval,
+                "--predictions",
+                str(preds / "test-base/predictions.jsonl"),
+                _opts(raw, "evaluate"),
+            ],
             [*base_inputs, preds / "test-base/predictions.jsonl"],
         ),
         score(
@@ -676,7 +863,11 @@ def _stages(
             "llm-lora+sasrec",
             [*llm_eval, "--predictions", str(preds / "test-lora/predictions.jsonl")]
             + ["--valid-predictions", str(preds / "valid-lora/predictions.jsonl")]
-            + ["--valid-examples", str(valid), *_flags({**reweighted, "reweight": "scores"})]
+            + [
+                "--valid-examples",
+                str(valid),
+                _opts({**reweighted, "reweight": "scores"}, "evaluate"),
+            ]
             + [
                 "--scores",
                 str(rec / "sasrec" / "test"),
@@ -731,7 +922,7 @@ def _stages(
             + ["--examples", str(test), "--valid-examples", str(valid), "--items", str(items)]
             + pop_flags
             + ["--ablate", "llm=" + ",".join(n for n, _ in fused if n in llm_sources)]
-            + ["--ablate", "collab=sasrec,transition", *_flags(config.get("fuse", {}))],
+            + ["--ablate", "collab=sasrec,transition", _opts(config.get("fuse", {}), "fuse")],
             [valid, test, items]
             + [d / s / f for _, d in fused for s in ("valid", "test") for f in SCORE_FILES],
             "fuse",
@@ -762,7 +953,11 @@ def _run_stages(
             "device": _device(),
         }
     )
-    for name, argv, inputs, outputs, reads in _stages(dataset, folder, config):
+    configs: dict[Path, StageConfig] = {}
+    stages = _stages(dataset, folder, config, configs)
+    _write_configs(configs)
+    _check_stages(stages, configs)  # every stage, before the first one runs
+    for name, argv, inputs, outputs, reads in stages:
         if only is None or name.split("-")[0] in only:
             run.stage(name, argv, inputs, outputs, reads)
     return run

@@ -67,7 +67,8 @@ def check_config_command(app: typer.Typer, prog: str):
             lines.append(list(args))
         if not lines:
             raise report(BadInput("nothing to check: give a command line after `--` or --commands"))
-        results = [check(app, prog, argv) for argv in lines]
+        group = typer.main.get_command(app)  # built once: it costs more than a check
+        results = [check(group, prog, argv) for argv in lines]
         if as_json:
             typer.echo(json.dumps(results, indent=1))
         else:
@@ -83,9 +84,10 @@ def check_config_command(app: typer.Typer, prog: str):
     return check_config
 
 
-def check(app: typer.Typer, prog: str, argv: list[str]) -> dict[str, Any]:
-    """Parse and build one command line of `app` without running it: {argv, ok, error, ...}."""
-    group = typer.main.get_command(app)
+def check(app: typer.Typer | Any, prog: str, argv: list[str]) -> dict[str, Any]:
+    """Parse and build one command line of `app` (a Typer app, or the command Typer made of it)
+    without running it: {argv, ok, error, file, line, field}."""
+    group = typer.main.get_command(app) if isinstance(app, typer.Typer) else app
     token = _CHECK_ONLY.set(True)
     out: dict[str, Any] = {"argv": argv, "ok": False}
     try:

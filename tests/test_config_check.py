@@ -1,0 +1,128 @@
+"""Every stage's settings are checked by its own CLI before the first stage runs, and each stage
+reads them from its config file in the run folder (RUN/configs/STAGE.toml). No model is loaded:
+the data stage (polars, seconds) is the only one that runs here."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DATASETS = ("movie", "movie-small", "game", "game-small")
+
+
+@pytest.fixture(scope="module")
+def tasks():
+    spec = importlib.util.spec_from_file_location("llmrec_tasks_check", ROOT / "tasks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    if not os.environ.get("LLMREC_DATA_HOME"):
+        pytest.fail("LLMREC_DATA_HOME must point at the raw datasets (../shared/datasets in CI)")
+    return {**os.environ, "LLMREC_RUNS_DIR": str(tmp_path / "runs"), "HF_HUB_OFFLINE": "1"}
+
+
+def _invoke(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "invoke", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_every_shipped_profile_validates_for_every_dataset(tasks, tmp_path):
+    stages, configs = [], {}
+    for profile in tasks._profile_names():
+        for dataset in DATASETS:
+            config = tasks._resolve_profile(profile, [])
+            folder = tmp_path / dataset / profile
+            stages += tasks._stages(dataset, folder, config, configs)
+    tasks._write_configs(configs)
+    tasks._check_stages(stages, configs)  # raises SystemExit on any problem
+    assert len(configs) == len(stages)  # one config file per stage
+    written = tmp_path / "movie" / "paper" / "configs" / "train.toml"
+    assert "learning_rate = 0.0001" in written.read_text() and "epochs = 50" in written.read_text()
+
+
+def test_each_stage_gets_its_settings_from_its_config_file(tasks, tmp_path):
+    config = tasks._resolve_profile("cpu", ["train.model=smollm2-135m-instruct"])
+    configs = {}
+    stages = {s[0]: s for s in tasks._stages("movie-small", tmp_path, config, configs)}
+    _, argv, inputs, *_ = stages["generate-test-lora"]
+    path = tmp_path / "configs" / "generate-test-lora.toml"
+    assert argv[-2:] == ["--config", str(path)] and path in inputs
+    # generation uses the model the adapter was trained on; the profile's generate settings
+    assert configs[path].text.splitlines()[1:] == [
+        "batch_size = 16",
+        "constrained = true",
+        'decoding = "beam"',
+        'model = "smollm2-135m-instruct"',
+        "num_beams = 4",
+        "num_return_sequences = 4",
+    ]
+    assert "--num-beams" not in argv  # settings are no longer flags
+    assert configs[tmp_path / "configs" / "baseline-most-popular.toml"].text.endswith(
+        "exclude_history = true\n"
+    )
+
+
+def test_a_typo_in_a_set_key_fails_before_the_first_stage_naming_it(env):
+    start = time.perf_counter()
+    args = ["pipeline", "--dataset", "movie-small", "--profile", "tiny"]
+    done = _invoke(env, *args, "--set", "generate.num_beam=8", "--set", "train.batch_size=0")
+    seconds = time.perf_counter() - start
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "[run ]" not in done.stdout and "nothing was run" in done.stderr
+    assert (
+        "error: --set generate.num_beam=8, field 'generate.num_beam': unknown option of "
+        "`llmrec-train generate`: did you mean 'num_beams'? expected one of "
+    ) in done.stderr
+    assert "train.batch_size from --set train.batch_size=0: --batch-size must be >= 1, got 0" in (
+        done.stderr
+    )
+    run = Path(env["LLMREC_RUNS_DIR"]) / "movie-small" / "tiny"
+    assert not (run / "data").exists()
+    print(f"failed in {seconds:.1f} s")
+
+
+def test_a_typo_in_a_profile_file_names_the_file_and_line(env, tmp_path):
+    mine = tmp_path / "mine.toml"
+    mine.write_text('extends = "tiny"\n\n[evaluate]\nfusion = "rrf"\nbootstrapp = 10\n')
+    done = _invoke(env, "data", "--dataset", "movie-small", "--profile", str(mine))
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"error: {mine}, line 5, field 'evaluate.bootstrapp': unknown option of " in done.stderr
+    assert "did you mean 'bootstrap'?" in done.stderr and "[run ]" not in done.stdout
+    mine.write_text('extends = "tiny"\n[evaluate]\nfusion = "best"\n')
+    done = _invoke(env, "data", "--dataset", "movie-small", "--profile", str(mine))
+    assert done.returncode == 2
+    assert (
+        f"error: {mine}, line 3, field 'evaluate.fusion': expected one of first, min, "
+        "interleave, rrf, got 'best'"
+    ) in done.stderr
+
+
+def test_a_changed_setting_reruns_its_stage_and_an_unchanged_one_skips(env):
+    args = ["data", "--dataset", "movie-small", "--profile", "tiny"]
+    first = _invoke(env, *args)
+    assert "[run ] data" in first.stdout, first.stdout + first.stderr
+    config = Path(env["LLMREC_RUNS_DIR"]) / "movie-small" / "tiny" / "configs" / "data.toml"
+    assert "valid_sample = 6" in config.read_text()
+    assert "[skip] data" in _invoke(env, *args).stdout
+    assert "[skip] data" in _invoke(env, *args, "--set", "generate.max_new_tokens=8").stdout
+    assert "[run ] data" in _invoke(env, *args, "--set", "data.seed=43").stdout
+    assert "seed = 43" in config.read_text()
+    assert "[skip] data" in _invoke(env, *args, "--set", "data.seed=43").stdout
