@@ -1,8 +1,10 @@
 """invoke tasks: wire the llmrec packages together through their CLIs and files.
 
 Tasks hold no modelling logic: every stage is one package's CLI, run in a run folder
-`runs/<dataset>/<run>/`. What lives here is only the wiring: profiles (which flags each CLI gets),
-skipping stages whose command and inputs are unchanged, and the run manifest.
+`runs/<dataset>/<run>/`. What lives here is only the wiring: which profile section each stage's CLI
+gets (profiles are TOML files in configs/profiles/; each stage's resolved settings are written to
+RUN/configs/STAGE.toml and checked by its CLI before the first stage runs), skipping stages whose
+command, config and inputs are unchanged, and the run manifest.
 
     invoke pipeline --dataset movie-small             # CPU-sized default profile
     invoke pipeline --dataset movie --profile paper   # BIGRec's settings (GPU)

@@ -77,6 +77,8 @@ def command_from_config(
     hints = typing.get_type_hints(config_cls)
     params = list(extra)
     for f in dataclasses.fields(config_cls):
+        if f.name in ("config", CONFIG_OPTION):  # would clash with --config
+            raise TypeError(f"{config_cls.__name__}.{f.name}: a config field may not be named so")
         tp = _without_none(hints[f.name])
         if f.default is not dataclasses.MISSING:
             default: Any = f.default
