@@ -382,9 +382,12 @@ class Run:
         inputs: list[Path],
         outputs: list[Path],
         reads_manifest: Path | None = None,
+        legacy_argv: list[str] | None = None,
     ) -> None:
         """Run one stage. `reads_manifest`: a manifest the stage writes whose `inputs` list the
-        files it read beyond `inputs` (e.g. raw data under LLMREC_DATA_HOME); they join the key."""
+        files it read beyond `inputs` (e.g. raw data under LLMREC_DATA_HOME); they join the key.
+        `legacy_argv`: the same command with its settings as flags instead of `--config FILE`, the
+        key of a run folder made before config files (so its finished stages are kept)."""
         missing = [str(p) for p in inputs if not p.exists()]
         if missing:
             raise SystemExit(
@@ -399,6 +402,13 @@ class Run:
         self.seen.append(name)
         stamp_path = self.stamps / f"{name}.json"
         stamp = json.loads(stamp_path.read_text()) if stamp_path.exists() else {}
+        if legacy_argv is not None and "--config" in argv and stamp.get("key") != key:
+            config_file = argv[argv.index("--config") + 1]
+            legacy_inputs = {k: v for k, v in key["inputs"].items() if k != config_file}
+            if stamp.get("key") == {**key, "argv": legacy_argv, "inputs": legacy_inputs}:
+                stamp["key"] = key  # the same settings, now read from the config file
+                if all(o.exists() for o in outputs):
+                    _write_json(stamp_path, stamp)
         if (
             not self.force
             and stamp.get("key") == key
@@ -537,6 +547,7 @@ class StageConfig(NamedTuple):
     stage: str
     text: str
     origins: dict[str, tuple[str, str]]  # key -> (profile file and line, or `--set ...`; section)
+    legacy_argv: list[str]  # the command line before config files: settings as flags
 
 
 def _stages(
@@ -566,9 +577,27 @@ def _stages(
         lines = [f"# stage {name}: the options of `{shlex.join(argv[:2])}` (paths are flags)"]
         lines += [f"{k} = {_toml_value(options[k], came_from[k][0])}" for k in sorted(options)]
         if configs is not None:
-            configs[path] = StageConfig(name, "\n".join(lines) + "\n", came_from)
+            text = "\n".join(lines) + "\n"
+            configs[path] = StageConfig(name, text, came_from, _as_flags(argv))
         argv = [a for a in argv if not isinstance(a, _Opts)] + ["--config", str(path)]
         out.append((name, argv, [*inputs, path], outputs, reads))
+    return out
+
+
+def _as_flags(argv: list[Any]) -> list[str]:
+    """The command line as it was before config files (adjacent settings merged, as flags): a
+    stage finished then, with the same settings, is not run again."""
+    out: list[str] = []
+    pending: dict[str, Any] | None = None
+    for item in [*argv, None]:
+        if isinstance(item, _Opts):
+            pending = {**(pending or {}), **item.options}
+            continue
+        if pending is not None:
+            out += _flags(pending)
+            pending = None
+        if item is not None:
+            out.append(item)
     return out
 
 
@@ -961,7 +990,8 @@ def _run_stages(
     _check_stages(stages, configs)  # every stage, before the first one runs
     for name, argv, inputs, outputs, reads in stages:
         if only is None or name.split("-")[0] in only:
-            run.stage(name, argv, inputs, outputs, reads)
+            legacy = configs[Path(argv[-1])].legacy_argv
+            run.stage(name, argv, inputs, outputs, reads, legacy)
     return run
 
 

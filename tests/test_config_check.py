@@ -126,3 +126,30 @@ def test_a_changed_setting_reruns_its_stage_and_an_unchanged_one_skips(env):
     assert "[run ] data" in _invoke(env, *args, "--set", "data.seed=43").stdout
     assert "seed = 43" in config.read_text()
     assert "[skip] data" in _invoke(env, *args, "--set", "data.seed=43").stdout
+
+
+def test_a_run_folder_made_before_config_files_keeps_its_finished_stages(tasks, tmp_path, capsys):
+    """A stage stamped with its settings as flags (before config files) is skipped when the same
+    settings now come from its config file, and runs again when they change."""
+    folder, out = tmp_path / "run", tmp_path / "run" / "out.txt"
+    config = folder / "configs" / "x.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text("n = 1\n")
+    script = tmp_path / "stage.py"
+    script.write_text("import sys\nopen(sys.argv[1], 'w').write('done')\n")
+    command = [sys.executable, str(script), str(out)]
+
+    def stage(argv, inputs, legacy=None) -> str:
+        run = tasks.Run(None, folder, force=False)
+        try:
+            run.stage("x", argv, inputs, [out], None, legacy)
+        finally:
+            run._lock.close()
+        return capsys.readouterr().out
+
+    assert "[run ] x" in stage([*command, "--n", "1"], [])  # as the code before config files ran it
+    new = [*command, "--config", str(config)]
+    assert "[skip] x" in stage(new, [config], legacy=[*command, "--n", "1"])
+    assert "[skip] x" in stage(new, [config])  # the stamp now has the new key
+    config.write_text("n = 2\n")
+    assert "[run ] x" in stage(new, [config], legacy=[*command, "--n", "2"])

@@ -16,6 +16,9 @@ class BadInput(Exception):
     `row` 0-based (parquet, JSON lists); each part is left out when not known.
     """
 
+    count_notes: bool = False
+    """Subclasses may say how lines and rows are counted: `line 3 (1-based)`, `row 0 (0-based)`."""
+
     def __init__(
         self,
         message: str,
@@ -37,9 +40,9 @@ class BadInput(Exception):
     def __str__(self) -> str:
         where = [] if self.file is None else [self.file]
         if self.line is not None:
-            where.append(f"line {self.line}")
+            where.append(f"line {self.line}" + (" (1-based)" if self.count_notes else ""))
         if self.row is not None:
-            where.append(f"row {self.row}")
+            where.append(f"row {self.row}" + (" (0-based)" if self.count_notes else ""))
         if self.field is not None:
             where.append(f"field {self.field!r}")
         text = f"{', '.join(where)}: {self.message}" if where else self.message

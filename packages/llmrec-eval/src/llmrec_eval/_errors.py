@@ -24,7 +24,10 @@ _DISK_ERRORS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQU
 
 class InputError(BadInput, ValueError):
     """A bad input file: the message names the file, the line or row, the field and what was expected
-    (the package's one bad-input type; llmrec-cli's `BadInput` gives the format)."""
+    (the package's one bad-input type; llmrec-cli's `BadInput` gives the format, and says how lines
+    and rows are counted)."""
+
+    count_notes = True
 
 
 def where(
@@ -45,8 +48,8 @@ def where(
 
 
 def fail(path: Path | str, msg: str, **at: Any) -> InputError:
-    """An InputError located by `where(path, **at)`."""
-    return InputError(f"{where(path, **at)}: {msg}")
+    """An InputError located at `path` and `line`, `row` or `fld` (as `where` writes them)."""
+    return InputError(msg, file=path, line=at.get("line"), row=at.get("row"), field=at.get("fld"))
 
 
 def check_writable(path: Path, *, folder: bool) -> None:
