@@ -39,7 +39,7 @@ def _invoke(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]
         env=env,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=1200,
         check=False,
     )
 
