@@ -32,7 +32,7 @@ PINNED = {
     "cpu-2k": {
         **_CPU,
         "data": {"valid_sample": 1000, "test_sample": 2000, "seed": 42},
-        "rank": {"candidates_per_source": 20},
+        "rank": {"candidates_per_source": 10},
     },
     "tiny": {
         "data": {"valid_sample": 6, "test_sample": 6, "train_sample": 64, "seed": 42},

@@ -50,12 +50,18 @@ def test_bad_config_keys_and_values_are_one_line_before_any_work(tmp_path: Path)
     inputs = _inputs(tmp_path)
     config = tmp_path / "evaluate.toml"
     for text, message in [
-        ('fusion = "min"\nbootstrapp = 3\n', "line 2, field 'bootstrapp': unknown option of "),
+        (
+            'fusion = "min"\nbootstrapp = 3\n',
+            "line 2 (1-based), field 'bootstrapp': unknown option of ",
+        ),
         (
             'fusion = "best"\n',
-            "line 1, field 'fusion': expected one of first, min, interleave, rrf",
+            "line 1 (1-based), field 'fusion': expected one of first, min, interleave, rrf",
         ),
-        ("exclude_history = 1\n", "line 1, field 'exclude_history': expected true or false, got 1"),
+        (
+            "exclude_history = 1\n",
+            "line 1 (1-based), field 'exclude_history': expected true or false, got 1",
+        ),
     ]:
         config.write_text(text)
         args = ["evaluate", *inputs, "--config", str(config), "--out", str(tmp_path / "x")]
