@@ -683,12 +683,13 @@ def _explain(result: dict[str, Any], configs: dict[Path, StageConfig]) -> tuple[
         ]
         where = "; ".join(f"{s}.{k} from {o}" for k in named for o, s in [stage.origins[k]])
         return (f"{where}: {error}" if where else error), stage.stage
+    # the CLI's own location (`FILE, line N[ (1-based)], field 'X': `) is replaced by the user's
     prefix = ", ".join(
-        [result["file"]]
-        + ([f"line {result['line']}"] if result.get("line") else [])
-        + ([f"field {result['field']!r}"] if result.get("field") else [])
+        [re.escape(result["file"])]
+        + ([rf"line {result['line']}(?: \([^)]*\))?"] if result.get("line") else [])
+        + ([re.escape(f"field {result['field']!r}")] if result.get("field") else [])
     )
-    message = error.removeprefix(prefix + ": ")
+    message = re.sub(f"^{prefix}: ", "", error)
     key = result.get("field") or ""
     if key not in stage.origins:
         return error, stage.stage
