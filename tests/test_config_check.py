@@ -4,7 +4,6 @@ the data stage (polars, seconds) is the only one that runs here."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -13,16 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.profiles import profile_names, resolve_profile
+from pipeline.runs import Run
+from pipeline.stages import build_stages, check_stages, write_configs
+
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = ("movie", "movie-small", "game", "game-small")
-
-
-@pytest.fixture(scope="module")
-def tasks():
-    spec = importlib.util.spec_from_file_location("llmrec_tasks_check", ROOT / "tasks.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture
@@ -44,24 +39,24 @@ def _invoke(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]
     )
 
 
-def test_every_shipped_profile_validates_for_every_dataset(tasks, tmp_path):
+def test_every_shipped_profile_validates_for_every_dataset(tmp_path):
     stages, configs = [], {}
-    for profile in tasks._profile_names():
+    for profile in profile_names():
         for dataset in DATASETS:
-            config = tasks._resolve_profile(profile, [])
+            config = resolve_profile(profile, [])
             folder = tmp_path / dataset / profile
-            stages += tasks._stages(dataset, folder, config, configs)
-    tasks._write_configs(configs)
-    tasks._check_stages(stages, configs)  # raises SystemExit on any problem
+            stages += build_stages(dataset, folder, config, configs)
+    write_configs(configs)
+    check_stages(stages, configs)  # raises SystemExit on any problem
     assert len(configs) == len(stages)  # one config file per stage
     written = tmp_path / "movie" / "paper" / "configs" / "train.toml"
     assert "learning_rate = 0.0001" in written.read_text() and "epochs = 50" in written.read_text()
 
 
-def test_each_stage_gets_its_settings_from_its_config_file(tasks, tmp_path):
-    config = tasks._resolve_profile("cpu", ["train.model=smollm2-135m-instruct"])
+def test_each_stage_gets_its_settings_from_its_config_file(tmp_path):
+    config = resolve_profile("cpu", ["train.model=smollm2-135m-instruct"])
     configs = {}
-    stages = {s[0]: s for s in tasks._stages("movie-small", tmp_path, config, configs)}
+    stages = {s[0]: s for s in build_stages("movie-small", tmp_path, config, configs)}
     _, argv, inputs, *_ = stages["generate-test-lora"]
     path = tmp_path / "configs" / "generate-test-lora.toml"
     assert argv[-2:] == ["--config", str(path)] and path in inputs
@@ -128,7 +123,7 @@ def test_a_changed_setting_reruns_its_stage_and_an_unchanged_one_skips(env):
     assert "[skip] data" in _invoke(env, *args, "--set", "data.seed=43").stdout
 
 
-def test_a_run_folder_made_before_config_files_keeps_its_finished_stages(tasks, tmp_path, capsys):
+def test_a_run_folder_made_before_config_files_keeps_its_finished_stages(tmp_path, capsys):
     """A stage stamped with its settings as flags (before config files) is skipped when the same
     settings now come from its config file, and runs again when they change."""
     folder, out = tmp_path / "run", tmp_path / "run" / "out.txt"
@@ -140,7 +135,7 @@ def test_a_run_folder_made_before_config_files_keeps_its_finished_stages(tasks, 
     command = [sys.executable, str(script), str(out)]
 
     def stage(argv, inputs, legacy=None) -> str:
-        run = tasks.Run(None, folder, force=False)
+        run = Run(folder, force=False)
         try:
             run.stage("x", argv, inputs, [out], None, legacy)
         finally:

@@ -4,10 +4,11 @@ No stage runs: each test takes well under a second."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
+
+from pipeline.profiles import profile_names, resolve_profile
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -79,14 +80,6 @@ PINNED = {
 }
 
 
-@pytest.fixture(scope="module")
-def tasks():
-    spec = importlib.util.spec_from_file_location("llmrec_tasks_profiles", ROOT / "tasks.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def _typed(value):
     """Values with their types: 1 and 1.0 and True are different settings."""
     if isinstance(value, dict):
@@ -94,20 +87,20 @@ def _typed(value):
     return (type(value).__name__, value)
 
 
-def test_every_shipped_profile_is_pinned(tasks):
-    assert tasks._profile_names() == sorted(PINNED)
+def test_every_shipped_profile_is_pinned():
+    assert profile_names() == sorted(PINNED)
 
 
 @pytest.mark.parametrize("name", sorted(PINNED))
-def test_profile_files_resolve_to_the_pinned_values(tasks, name):
-    resolved = tasks._resolve_profile(name, [])
+def test_profile_files_resolve_to_the_pinned_values(name):
+    resolved = resolve_profile(name, [])
     assert _typed(dict(resolved)) == _typed(PINNED[name])
 
 
-def test_a_profile_is_also_given_by_path_and_extends_relative_to_itself(tasks, tmp_path):
+def test_a_profile_is_also_given_by_path_and_extends_relative_to_itself(tmp_path):
     mine = tmp_path / "mine.toml"
     mine.write_text('extends = "cpu-2k"\n[train]\nepochs = 3\n', encoding="utf-8")
-    resolved = tasks._resolve_profile(str(mine), ["generate.num_beams=8"])
+    resolved = resolve_profile(str(mine), ["generate.num_beams=8"])
     assert resolved["train"] == {**PINNED["cpu"]["train"], "epochs": 3}
     assert resolved["generate"]["num_beams"] == 8
     assert resolved["data"] == PINNED["cpu-2k"]["data"]
@@ -117,7 +110,7 @@ def test_a_profile_is_also_given_by_path_and_extends_relative_to_itself(tasks, t
     nested = tmp_path / "sub" / "child.toml"
     nested.parent.mkdir()
     nested.write_text('extends = "../mine.toml"\n', encoding="utf-8")
-    assert tasks._resolve_profile(str(nested), [])["train"]["epochs"] == 3
+    assert resolve_profile(str(nested), [])["train"]["epochs"] == 3
 
 
 @pytest.mark.parametrize(
@@ -133,16 +126,16 @@ def test_a_profile_is_also_given_by_path_and_extends_relative_to_itself(tasks, t
         ('extends = "loop.toml"\n', "`extends` loops back to itself"),
     ],
 )
-def test_bad_profile_files_fail_naming_file_and_line(tasks, tmp_path, text, expected):
+def test_bad_profile_files_fail_naming_file_and_line(tmp_path, text, expected):
     path = tmp_path / "loop.toml"
     path.write_text(text, encoding="utf-8")
     with pytest.raises(SystemExit, match=expected) as err:
-        tasks._resolve_profile(str(path), [])
+        resolve_profile(str(path), [])
     assert str(err.value).startswith(f"error: {path}")
 
 
-def test_unknown_profile_and_bad_set_stage_name_the_choices(tasks):
+def test_unknown_profile_and_bad_set_stage_name_the_choices():
     with pytest.raises(SystemExit, match=r"unknown profile 'cpu2k'.*did you mean 'cpu-2k'"):
-        tasks._resolve_profile("cpu2k", [])
+        resolve_profile("cpu2k", [])
     with pytest.raises(SystemExit, match=r"--set 'generat.num_beams=8': did you mean 'generate'"):
-        tasks._resolve_profile("cpu", ["generat.num_beams=8"])
+        resolve_profile("cpu", ["generat.num_beams=8"])

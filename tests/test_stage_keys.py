@@ -12,6 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.profiles import resolve_profile
+from pipeline.runs import reads_unchanged, reported_reads, sha256
+from pipeline.stages import build_stages
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -79,16 +83,11 @@ def test_another_data_home_reruns_the_data_stage(env, tmp_path):
 
 def test_every_file_a_stage_is_given_is_part_of_its_key(tmp_path):
     """Each run-folder path on a stage's command line (outputs aside) is among its hashed inputs."""
-    sys.path.insert(0, str(ROOT))
-    try:
-        import tasks
-    finally:
-        sys.path.remove(str(ROOT))
 
     folder = tmp_path / "run"
     for profile in ("cpu", "tiny", "paper"):
-        config = tasks._resolve_profile(profile, [])
-        for name, argv, inputs, outputs, _ in tasks._stages("movie-small", folder, config):
+        config = resolve_profile(profile, [])
+        for name, argv, inputs, outputs, _ in build_stages("movie-small", folder, config):
             for flag, value in itertools.pairwise(argv):
                 path = Path(value)
                 if not value.startswith(str(folder)) or flag in (
@@ -107,22 +106,17 @@ def test_every_file_a_stage_is_given_is_part_of_its_key(tmp_path):
 
 def test_reported_reads_accept_both_manifest_shapes(tmp_path):
     """prepare lists its raw files; interests prepare maps names to them: both are keyed."""
-    sys.path.insert(0, str(ROOT))
-    try:
-        import tasks
-    finally:
-        sys.path.remove(str(ROOT))
     raw = tmp_path / "raw.csv"
     raw.write_text("a,b\n")
-    entry = {"path": str(raw), "sha256": tasks._sha256(raw)}
+    entry = {"path": str(raw), "sha256": sha256(raw)}
     for inputs in ([entry], {"raw.csv": entry}):
         manifest = tmp_path / "manifest.json"
         manifest.write_text(json.dumps({"inputs": inputs}))
-        reads = tasks._reported_reads(manifest)
+        reads = reported_reads(manifest)
         assert list(reads) == [str(raw.resolve())]
-        assert tasks._reads_unchanged(reads)
+        assert reads_unchanged(reads)
         raw.write_text("a,b\n1,2\n")
-        assert not tasks._reads_unchanged(reads)
+        assert not reads_unchanged(reads)
         raw.write_text("a,b\n")
 
 

@@ -1,0 +1,174 @@
+"""Settings profiles: TOML files under configs/profiles/ (one table per stage section, each key an
+option of that stage's CLI), `extends` to inherit another profile, and `--set STAGE.OPTION=VALUE`
+overrides. Every value remembers where it came from, so an error names the file and line."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from pipeline import ROOT
+
+# Profiles are TOML files in configs/profiles/ (one table per stage section, each key an option of
+# that stage's CLI); `--profile NAME` picks configs/profiles/NAME.toml, `--profile PATH.toml` any file.
+PROFILES_DIR = ROOT / "configs" / "profiles"
+# Profile sections and the CLI command their options belong to (checked before any stage runs).
+SECTIONS = {
+    "data": "llmrec-data prepare",
+    "embed": "llmrec-data embed",
+    "train": "llmrec-train train",
+    "generate": "llmrec-train generate",
+    "sasrec": "llmrec-train recommend --model sasrec",
+    "transition": "llmrec-train recommend --model transition",
+    "rank": "llmrec-train rank",
+    "evaluate": "llmrec-eval evaluate",
+    "fuse": "llmrec-eval fuse",
+}
+
+
+def _parse_value(text: str) -> Any:
+    """`--set` values: JSON where it parses (numbers, true/false, null), else the plain string."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+class Settings(dict):
+    """A resolved profile, {section: {option: value}}, that remembers where each value came from
+    (`origins[(section, option)]`: "configs/profiles/cpu.toml, line 12" or "--set train.epochs=2"),
+    so a bad value is reported where the user can fix it."""
+
+    def __init__(self, sections: dict[str, dict[str, Any]] | None = None) -> None:
+        super().__init__(sections or {})
+        self.origins: dict[tuple[str, str], str] = {}
+
+
+def _shown(path: Path) -> str:
+    """A path as the user would type it: relative to the repository when inside it."""
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+def profile_names() -> list[str]:
+    return sorted(p.stem for p in PROFILES_DIR.glob("*.toml"))
+
+
+def _profile_path(spec: str, base: Path = PROFILES_DIR) -> Path:
+    """`NAME` -> configs/profiles/NAME.toml; a path (ends in .toml or has a slash) is taken as
+    given (relative to `base` for a profile's `extends`, else to the current folder)."""
+    if spec.endswith(".toml") or os.sep in spec or "/" in spec:
+        path = Path(spec).expanduser()
+        return path if path.is_absolute() or base == PROFILES_DIR else base / path
+    return PROFILES_DIR / f"{spec}.toml"
+
+
+def _toml_line(path: Path, table: str | None, key: str) -> int | None:
+    """The 1-based line of `key = ...` in `[table]` (None: top level) of a TOML file, if found."""
+    current: str | None = None
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        text = line.strip()
+        if text.startswith("[") and not text.startswith("[["):
+            current = text.strip("[] ").strip('"')
+            if table is None and current == key:
+                return number
+        elif current == table and text.partition("=")[0].strip().strip('"') == key:
+            return number
+    return None
+
+
+def _where(path: Path, table: str | None, key: str) -> str:
+    line = _toml_line(path, table, key)
+    return f"{_shown(path)}" + (f", line {line}" if line else "")
+
+
+def closest(word: str, choices: Any) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f"did you mean {close[0]!r}? " if close else ""
+
+
+def _load_profile(spec: str, base: Path = PROFILES_DIR, chain: tuple[Path, ...] = ()) -> Settings:
+    """A profile file, after its `extends` (if any): each table updates the inherited one key by
+    key. Unknown sections and values that are not plain (numbers, strings, booleans, lists) fail."""
+    import tomllib
+
+    path = _profile_path(spec, base)
+    if not path.is_file():
+        hint = "" if path.parent != PROFILES_DIR else closest(spec, profile_names())
+        at = f"{_where(chain[-1], None, 'extends')}, field 'extends': " if chain else ""
+        raise SystemExit(
+            f"error: {at}unknown profile {spec!r} ({_shown(path)} does not exist): {hint}expected "
+            f"one of {', '.join(profile_names())} or the path of a .toml file"
+        )
+    if path.resolve() in chain:
+        raise SystemExit(f"error: {_shown(path)}: `extends` loops back to itself")
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as err:
+        raise SystemExit(f"error: {_shown(path)}: not valid TOML: {err}") from None
+    extends = doc.pop("extends", None)
+    if extends is not None and not isinstance(extends, str):
+        raise SystemExit(
+            f"error: {_where(path, None, 'extends')}, field 'extends': expected a profile name "
+            f"or a path (a string), got {extends!r}"
+        )
+    settings = (
+        Settings()
+        if extends is None
+        else _load_profile(extends, path.parent, (*chain, path.resolve()))
+    )
+    for section, table in doc.items():
+        if section not in SECTIONS:
+            raise SystemExit(
+                f"error: {_where(path, None, section)}: unknown section [{section}]: "
+                f"{closest(section, SECTIONS)}expected one of {', '.join(SECTIONS)} (or `extends`)"
+            )
+        if not isinstance(table, dict):
+            raise SystemExit(
+                f"error: {_where(path, None, section)}, field {section!r}: expected a table "
+                f"[{section}] of options, got {table!r}"
+            )
+        target = settings.setdefault(section, {})
+        for key, value in table.items():
+            if isinstance(value, dict):
+                raise SystemExit(
+                    f"error: {_where(path, section, key)}, field '{section}.{key}': expected a "
+                    "number, string, boolean or list, got a table"
+                )
+            target[key] = value
+            settings.origins[(section, key)] = _where(path, section, key)
+    return settings
+
+
+def resolve_profile(
+    profile: str, overrides: list[str], profiles: dict[str, dict[str, dict[str, Any]]] | None = None
+) -> Settings:
+    """The profile (a file; or a name in `profiles`, the interests pipeline's dicts) with the
+    `--set STAGE.OPTION=VALUE` overrides applied. Whether each option exists and its value is valid
+    is checked by the stage's CLI (`_check_configs`), not here."""
+    if profiles is None:
+        settings = _load_profile(profile)
+    elif profile in profiles:
+        settings = Settings(copy.deepcopy(profiles[profile]))
+    else:
+        raise SystemExit(f"unknown profile {profile!r}: expected one of {', '.join(profiles)}")
+    sections = SECTIONS if profiles is None else settings
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        stage, dot, option = key.partition(".")
+        if not sep or not dot or not option or stage not in sections:
+            raise SystemExit(
+                f"error: --set {item!r}: {closest(stage, sections) if dot else ''}expected "
+                f"STAGE.OPTION=VALUE with STAGE one of {', '.join(sections)}"
+            )
+        option = option.replace("-", "_")
+        settings.setdefault(stage, {})[option] = _parse_value(value)
+        settings.origins[(stage, option)] = f"--set {item}"
+    return settings
