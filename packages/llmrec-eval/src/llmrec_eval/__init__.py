@@ -15,7 +15,13 @@ from llmrec_eval.config import (
     PopularityConfig,
     ScoresConfig,
 )
-from llmrec_eval.evaluate import baseline_content, baseline_popularity, evaluate
+from llmrec_eval.evaluate import (
+    baseline_content,
+    baseline_popularity,
+    content_row,
+    evaluate,
+    popularity_row,
+)
 from llmrec_eval.folder import evaluate_folder, find_result_files
 from llmrec_eval.fuse import fuse
 from llmrec_eval.grounding import build_queries, ground, rank
@@ -39,8 +45,9 @@ from llmrec_eval.readers import (
     read_predictions,
 )
 from llmrec_eval.report import load_metrics, markdown_table, plot_metrics
+from llmrec_eval.result import RowResult, write_row
 from llmrec_eval.run_report import RunReport, compare_runs, write_report
-from llmrec_eval.score_baseline import baseline_scores
+from llmrec_eval.score_baseline import baseline_scores, scores_row
 from llmrec_eval.scores import Scores, read_scores, write_scores
 
 __all__ = [
@@ -57,6 +64,7 @@ __all__ = [
     "Predictions",
     "QuerySet",
     "Ranker",
+    "RowResult",
     "RunReport",
     "Scores",
     "ScoresConfig",
@@ -69,6 +77,7 @@ __all__ = [
     "build_queries",
     "compare",
     "compare_runs",
+    "content_row",
     "coverage",
     "evaluate",
     "evaluate_folder",
@@ -82,6 +91,7 @@ __all__ = [
     "ndcg_at_k",
     "paired_bootstrap",
     "plot_metrics",
+    "popularity_row",
     "rank",
     "read_any_predictions",
     "read_bigrec_results",
@@ -90,6 +100,8 @@ __all__ = [
     "read_items",
     "read_predictions",
     "read_scores",
+    "scores_row",
     "write_report",
+    "write_row",
     "write_scores",
 ]

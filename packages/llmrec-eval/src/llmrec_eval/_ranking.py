@@ -13,11 +13,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 import numpy as np
 
-FUSIONS = ("first", "min", "interleave", "rrf")
-DISTANCES = ("l2", "cosine")
+Fusion = Literal["first", "min", "interleave", "rrf"]
+FUSIONS: tuple[str, ...] = get_args(Fusion)
+RRF_K = 60  # reciprocal-rank fusion's constant (Cormack et al. 2009)
+Distance = Literal["l2", "cosine"]
+DISTANCES: tuple[str, ...] = get_args(Distance)
 
 
 def _normalise_rows(x: np.ndarray) -> np.ndarray:
@@ -272,7 +276,7 @@ class Ranker:
         *,
         fusion: str = "first",
         depth: int = 50,
-        rrf_k: int = 60,
+        rrf_k: int = RRF_K,
         chunk_elems: int = 1 << 26,
         min_rows: int = 64,
     ) -> None:

@@ -12,9 +12,9 @@ import typer
 from llmrec_cli import command_from_config
 
 from llmrec_eval._errors import InputError, check_writable
+from llmrec_eval._ranking import RRF_K, Distance, Fusion
 
-Fusion = Literal["first", "min", "interleave", "rrf"]
-Distance = Literal["l2", "cosine"]
+Normalisation = Literal["rank", "rrf", "minmax", "zscore"]
 Reweight = Literal["none", "popularity", "recent", "scores"]
 Preset = Literal["none", "bigrec"]
 CACHE_ENV = "LLMREC_EVAL_CACHE"
@@ -60,6 +60,10 @@ class MetricsOptions:
         metadata=_help("Bootstrap resamples for the 95% confidence intervals (0: none)."),
     )
     seed: int = field(default=0, metadata=_help("Seed of the bootstrap."))
+    plot: bool = field(
+        default=True,
+        metadata=_help("Also draw metrics.png (NDCG@K and HR@K against K) in --out."),
+    )
     chunk_elems: int = field(
         default=1 << 26,
         metadata=_help(
@@ -87,20 +91,9 @@ class ExportOptions:
 
 
 @dataclass(kw_only=True)
-class ReweightOptions:
-    """BIGRec's re-weighting, and where gamma comes from."""
+class RecentWindowOptions:
+    """The recent-popularity window over the training examples."""
 
-    reweight: Reweight = field(
-        default="none",
-        metadata=_help(
-            "Re-weight distances by (1 + W)^(-gamma): W = all-time training popularity "
-            "(items.parquet), recent popularity (--train window), or external --scores.",
-        ),
-    )
-    train: Path | None = field(
-        default=None,
-        metadata=_help("Training examples (train.jsonl): the window for --reweight recent."),
-    )
     recent_fraction: float = field(
         default=0.1,
         metadata=_help("Recent window: this last fraction of training examples by timestamp."),
@@ -109,6 +102,12 @@ class ReweightOptions:
         default=None,
         metadata=_help("Recent window: the last N training examples (overrides the fraction)."),
     )
+
+
+@dataclass(kw_only=True)
+class GammaOptions:
+    """Where the re-weighting exponent gamma comes from: fixed, or swept on validation."""
+
     gamma: float | None = field(
         default=None, metadata=_help("Use this gamma instead of sweeping it on validation.")
     )
@@ -125,7 +124,42 @@ class ReweightOptions:
 
 
 @dataclass(kw_only=True)
-class EvaluateConfig(ExportOptions, ReweightOptions, MetricsOptions):
+class ReweightOptions(GammaOptions, RecentWindowOptions):
+    """BIGRec's re-weighting, and where gamma comes from."""
+
+    reweight: Reweight = field(
+        default="none",
+        metadata=_help(
+            "Re-weight distances by (1 + W)^(-gamma): W = all-time training popularity "
+            "(items.parquet), recent popularity (--train window), or external --scores.",
+        ),
+    )
+    train: Path | None = field(
+        default=None,
+        metadata=_help("Training examples (train.jsonl): the window for --reweight recent."),
+    )
+
+
+@dataclass(kw_only=True)
+class RankFusionOptions:
+    """How several rankings of one example (generated texts, history items) are fused."""
+
+    fusion_depth: int = field(
+        default=50,
+        metadata=_help(
+            "interleave/rrf: how deep each fused ranking (one per generated text; in the content "
+            "baseline one per history item) is taken; items beyond follow by min distance. At "
+            "least the largest K is used.",
+        ),
+    )
+    rrf_k: int = field(
+        default=RRF_K,
+        metadata=_help("rrf: the constant k of reciprocal-rank fusion, 1/(k + rank + 1)."),
+    )
+
+
+@dataclass(kw_only=True)
+class EvaluateConfig(ExportOptions, RankFusionOptions, ReweightOptions, MetricsOptions):
     """`llmrec-eval evaluate`: ground generated texts and score them."""
 
     predictions: Path = field(
@@ -183,13 +217,6 @@ class EvaluateConfig(ExportOptions, ReweightOptions, MetricsOptions):
             "each text's nearest items round-robin, best text first; 'first' grounds only the first "
             "text (BIGRec's rule: use it to reproduce BIGRec); 'min' min distance over texts; 'rrf' "
             "reciprocal-rank fusion (best on real constrained beams, see the README).",
-        ),
-    )
-    fusion_depth: int = field(
-        default=50,
-        metadata=_help(
-            "interleave/rrf: how deep each text's ranking is fused (items beyond follow "
-            "by min distance).",
         ),
     )
     valid_predictions: Path | None = field(
@@ -273,7 +300,7 @@ def apply_preset(config: EvaluateConfig) -> EvaluateConfig:
 
 
 @dataclass(kw_only=True)
-class PopularityConfig(ExportOptions, MetricsOptions):
+class PopularityConfig(ExportOptions, RecentWindowOptions, MetricsOptions):
     """`llmrec-eval baseline most-popular | recent-popular`."""
 
     examples: Path = field(
@@ -292,14 +319,6 @@ class PopularityConfig(ExportOptions, MetricsOptions):
             "predictions.jsonl), so that baselines and the LLM are scored on the same examples."
         ),
     )
-    recent_fraction: float = field(
-        default=0.1,
-        metadata=_help("Recent window: this last fraction of training examples by timestamp."),
-    )
-    recent_examples: int | None = field(
-        default=None,
-        metadata=_help("Recent window: the last N training examples (overrides the fraction)."),
-    )
     exclude_history: bool = field(
         default=False, metadata=_help("Never recommend an item of the example's own history.")
     )
@@ -310,7 +329,9 @@ class PopularityConfig(ExportOptions, MetricsOptions):
 
 
 @dataclass(kw_only=True)
-class ContentConfig(ExportOptions, MetricsOptions):
+class ContentConfig(
+    ExportOptions, RankFusionOptions, GammaOptions, RecentWindowOptions, MetricsOptions
+):
     """`llmrec-eval baseline content`: no LLM; items nearest the last watched items' title embeddings."""
 
     examples: Path = field(metadata=_help("Examples to rank for (test.jsonl)."))
@@ -349,23 +370,6 @@ class ContentConfig(ExportOptions, MetricsOptions):
             "Never recommend an item of the example's own history (MovieLens has no "
             "repeats; without this the nearest items are the history itself).",
         ),
-    )
-    recent_fraction: float = field(
-        default=0.1,
-        metadata=_help("Recent window: this last fraction of training examples by timestamp."),
-    )
-    recent_examples: int | None = field(
-        default=None,
-        metadata=_help("Recent window: the last N training examples (overrides the fraction)."),
-    )
-    gamma: float | None = field(
-        default=None, metadata=_help("Use this gamma instead of sweeping it on --valid.")
-    )
-    gamma_grid: Literal["coarse", "bigrec"] = field(
-        default="coarse", metadata=_help("Sweep grid (see evaluate).")
-    )
-    select_metric: str = field(
-        default="ndcg@10", metadata=_help("Validation metric that picks gamma.")
     )
 
 
@@ -467,7 +471,7 @@ class FuseConfig(ExportOptions, MetricsOptions):
         default=False,
         metadata=_help("Never recommend an item of the example's own history (as the other rows)."),
     )
-    normalise: Literal["rank", "rrf", "minmax", "zscore"] = field(
+    normalise: Normalisation = field(
         default="rank",
         metadata=_help(
             "Per example and source: 'rank' 1 - r/N (r the item's 0-based rank in the source's "
@@ -481,7 +485,7 @@ class FuseConfig(ExportOptions, MetricsOptions):
             "NAME=METHOD: this source normalised by METHOD instead of --normalise; repeat."
         ),
     )
-    rrf_k: int = field(default=60, metadata=_help("--normalise rrf: the constant k."))
+    rrf_k: int = field(default=RRF_K, metadata=_help("--normalise rrf: the constant k."))
     search: Literal["auto", "grid", "coordinate"] = field(
         default="auto",
         metadata=_help(

@@ -13,25 +13,21 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import polars as pl
 from tqdm.auto import tqdm
 
-from llmrec_eval import __version__
 from llmrec_eval._embed import MINILM_ID, embed_texts
-from llmrec_eval._io import atomic_write, write_json, write_manifest, write_text
+from llmrec_eval._io import atomic_write, write_json
 from llmrec_eval._ranking import ItemSpace, QuerySet, Ranker, Weighting
 from llmrec_eval.config import (
     CACHE_ENV,
     ContentConfig,
     EvaluateConfig,
-    MetricsOptions,
     PopularityConfig,
     apply_preset,
-    config_dict,
     parse_ks,
 )
-from llmrec_eval.grounding import Queries, build_queries, rank
-from llmrec_eval.metrics import bootstrap_ci, coverage, hit_rate_at_k, metrics_from_ranks, ndcg_at_k
+from llmrec_eval.grounding import Queries, build_queries
+from llmrec_eval.metrics import metric_function, metrics_from_ranks
 from llmrec_eval.readers import (
     Catalogue,
     Examples,
@@ -45,11 +41,9 @@ from llmrec_eval.readers import (
     read_items,
     subset_examples,
 )
-from llmrec_eval.report import markdown_table, plot_metrics
-from llmrec_eval.reweight import GAMMA_GRIDS, item_counts, minmax, recent_window
+from llmrec_eval.result import RowResult, row_result, write_row
+from llmrec_eval.reweight import choose_gamma, item_counts, minmax, recent_window
 from llmrec_eval.scores import read_scores, write_scores
-
-SCHEMA_VERSION = 1
 
 
 def _cache_folder(config: EvaluateConfig) -> Path:
@@ -113,24 +107,6 @@ def _save_npy(path: Path, array: np.ndarray) -> None:
         np.save(f, array)
 
 
-def _metric(metric: str) -> tuple[Callable[[np.ndarray, int], float], int]:
-    kind, _, k = metric.partition("@")
-    fn = {"ndcg": ndcg_at_k, "hr": hit_rate_at_k}.get(kind)
-    if fn is None or not k.isdigit() or int(k) < 1:
-        raise InputError(f"--select-metric must look like ndcg@10 or hr@10, got {metric!r}")
-    return fn, int(k)
-
-
-def _select_gamma(
-    ranks: np.ndarray, gammas: list[float], metric: str
-) -> tuple[float, list[dict[str, float]]]:
-    """The gamma with the best validation `metric` ("ndcg@K" or "hr@K"; ties: the smallest gamma)."""
-    fn, k = _metric(metric)
-    sweep = [{"gamma": g, metric: fn(row, k)} for g, row in zip(gammas, ranks, strict=True)]
-    best = max(range(len(gammas)), key=lambda i: (sweep[i][metric], -gammas[i]))
-    return gammas[best], sweep
-
-
 def _recent_counts(
     train: Path | None, n_items: int, fraction: float, n_examples: int | None
 ) -> tuple[np.ndarray, dict[str, Any]]:
@@ -143,67 +119,6 @@ def _recent_counts(
     if not np.isnan(ts).all():
         info["window_start_timestamp"] = int(np.nanmin(ts))
     return item_counts(examples, n_items, rows), info
-
-
-def _write_outputs(
-    opts: MetricsOptions,
-    *,
-    command: str,
-    config: Any,
-    inputs: list[Path | None],
-    started: float,
-    example_ids: list[str],
-    targets: np.ndarray,
-    ranks: np.ndarray,
-    top: np.ndarray,
-    catalogue: Catalogue,
-    extra: dict[str, Any],
-    extra_columns: dict[str, Any] | None = None,
-    manifest_extra: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    ks = parse_ks(opts.ks)
-    out = Path(opts.out)
-    result: dict[str, Any] = {
-        "schema_version": SCHEMA_VERSION,
-        "name": opts.name or out.resolve().name,
-        "kind": command,
-        "n_examples": len(example_ids),
-        "n_items": catalogue.n_items,
-        "n_groups": catalogue.n_groups,
-        "ks": ks,
-        "metrics": metrics_from_ranks(ranks, ks),
-        "ci95": bootstrap_ci(ranks, ks, n_resamples=opts.bootstrap, seed=opts.seed)
-        if opts.bootstrap
-        else {},
-        "bootstrap": {"n_resamples": opts.bootstrap, "seed": opts.seed, "level": 0.95},
-        "rank": {"mean": float(ranks.mean()), "median": float(np.median(ranks))},
-        "coverage": coverage(top, ks, catalogue.n_groups),
-        **extra,
-        "llmrec_eval_version": __version__,
-    }
-    out.mkdir(parents=True, exist_ok=True)
-    columns = {
-        "example_id": example_ids,
-        "target_item_id": targets.astype(np.int64),
-        "target_canonical_id": catalogue.canonical[targets],
-        "rank": ranks.astype(np.int64),
-        **(extra_columns or {}),
-        "top_item_ids": [[i for i in row if i >= 0] for row in top.astype(np.int64).tolist()],
-    }
-    frame = pl.DataFrame(columns)
-    atomic_write(out / "ranks.parquet", lambda tmp: frame.write_parquet(tmp))
-    write_json(out / "metrics.json", result)
-    write_text(out / "table.md", markdown_table([result]))
-    plot_metrics([result], out / "metrics.png")
-    write_manifest(
-        out,
-        command=command,
-        config=config_dict(config),
-        inputs=[Path(p) for p in inputs if p is not None],
-        started=started,
-        extra=manifest_extra,
-    )
-    return result
 
 
 def _history_exclusion(
@@ -224,20 +139,35 @@ def _history_exclusion(
 
 
 def _rank_kept(
-    q: Queries | None, preds: Predictions, keep: np.ndarray, n_groups: int, **kwargs: Any
+    q: Queries | None,
+    preds: Predictions,
+    keep: np.ndarray,
+    n_groups: int,
+    ranker: Ranker,
+    *,
+    top_n: int,
+    weighting: Weighting | None,
+    gammas: list[float],
+    exclude: list[np.ndarray] | None,
+    progress: Callable[[int], None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """`rank` over the examples with texts (`keep`); empty predictions get rank n_groups (a miss)
-    and an empty top list (-1)."""
-    n_gammas = len(kwargs.get("gammas", (0.0,)))
-    ranks = np.full((n_gammas, keep.size), n_groups, dtype=np.int64)
-    top_n = kwargs.get("top_n", 50)
+    """`ranker.run` over the examples with texts (`keep`); empty predictions get rank n_groups (a
+    miss) and an empty top list (-1)."""
+    ranks = np.full((len(gammas), keep.size), n_groups, dtype=np.int64)
     top = np.full((keep.size, top_n), -1, dtype=np.int64) if top_n else None
     if q is None:
         return ranks, top
-    exclude = kwargs.pop("exclude", None)
     if exclude is not None:
         exclude = [e for e, k in zip(exclude, keep, strict=True) if k]
-    kept_ranks, kept_top = rank(q.queries, preds.targets[keep], exclude=exclude, **kwargs)
+    kept_ranks, kept_top = ranker.run(
+        q.queries,
+        ranker.space.canonical[preds.targets[keep]],
+        weighting=weighting,
+        gammas=gammas,
+        top_n=top_n,
+        exclude=exclude,
+        progress=progress,
+    )
     ranks[:, keep] = kept_ranks
     if top is not None and kept_top is not None:
         top[keep] = kept_top
@@ -283,7 +213,7 @@ def _check_settings(config: EvaluateConfig) -> EvaluateConfig:
     """The config with its preset applied, after the checks on flags alone."""
     config = apply_preset(config)
     parse_ks(config.ks)
-    _metric(config.select_metric)
+    metric_function(config.select_metric)
     if config.reweight != "none" and config.gamma is None and config.valid_predictions is None:
         raise InputError(
             "re-weighting needs --valid-predictions to sweep gamma on (or a fixed --gamma)"
@@ -332,7 +262,7 @@ def evaluate(config: EvaluateConfig) -> dict[str, Any]:
     catalogue = read_items(config.items)
     checked = _check_predictions(config, catalogue)
     embeddings, embeddings_source = _embeddings_or_embed(config, catalogue)
-    return _grade(checked, catalogue, embeddings, embeddings_source, started)
+    return write_row(_grade(checked, catalogue, embeddings, embeddings_source, started))
 
 
 def _check_predictions(config: EvaluateConfig, catalogue: Catalogue) -> _Checked:
@@ -396,8 +326,8 @@ def _grade(
     embeddings: ItemEmbeddings,
     embeddings_source: str,
     started: float,
-) -> dict[str, Any]:
-    """Ground, rank and write the outputs of one checked predictions file."""
+) -> RowResult:
+    """Ground and rank one checked predictions file (and write its --write-scores files)."""
     config, preds, keep, exclude = checked.config, checked.preds, checked.keep, checked.exclude
     weighting, reweight_info, valid_inputs = (
         checked.weighting,
@@ -412,42 +342,38 @@ def _grade(
     # The expensive part: embed the generated texts, rank.
     q = _queries(preds, keep, catalogue, embeddings, config, progress=True)
     space = ItemSpace(embeddings.vectors, catalogue.canonical, config.distance)
+    ranker = Ranker(
+        space,
+        fusion=config.fusion,
+        depth=depth,
+        rrf_k=config.rrf_k,
+        chunk_elems=config.chunk_elems,
+    )
     vq = None
     if valid_inputs is not None:
         vpreds, valid_weighting, valid_exclude = valid_inputs
         vkeep = np.asarray([len(t) > 0 for t in vpreds.texts], dtype=bool)
         vq = _queries(vpreds, vkeep, catalogue, embeddings, config, progress=False)
     if reweight_info is not None:
-        if config.gamma is not None:
-            gamma = float(config.gamma)
-        else:
-            assert valid_inputs is not None
-            grid = GAMMA_GRIDS[config.gamma_grid]
+
+        def rank_valid(grid: list[float]) -> np.ndarray:
+            assert valid_inputs is not None  # checked in _check_settings
             vranks, _ = _rank_kept(
                 vq,
                 vpreds,
                 vkeep,
                 catalogue.n_groups,
-                space=space,
-                fusion=config.fusion,
-                depth=depth,
+                ranker,
                 top_n=0,
                 weighting=valid_weighting,
                 gammas=grid,
-                chunk_elems=config.chunk_elems,
                 exclude=valid_exclude,
             )
-            gamma, sweep = _select_gamma(vranks, grid, config.select_metric)
-            reweight_info.update(
-                {
-                    "grid": config.gamma_grid,
-                    "select_metric": config.select_metric,
-                    "valid_predictions": str(config.valid_predictions),
-                    "valid_metric": max(s[config.select_metric] for s in sweep),
-                    "sweep": sweep,
-                }
-            )
-        reweight_info["gamma"] = gamma
+            return vranks
+
+        valid = {"valid_predictions": str(config.valid_predictions)}
+        gamma, chosen = choose_gamma(config, rank_valid, valid)
+        reweight_info.update(chosen)
         gammas = [0.0, gamma]
 
     with tqdm(total=int(keep.sum()), desc="ranking", unit="ex", disable=None) as bar:
@@ -456,13 +382,10 @@ def _grade(
             preds,
             keep,
             catalogue.n_groups,
-            space=space,
-            fusion=config.fusion,
-            depth=depth,
+            ranker,
             top_n=max(top_n, export_n),
             weighting=weighting,
             gammas=gammas,
-            chunk_elems=config.chunk_elems,
             exclude=exclude,
             progress=bar.update,
         )
@@ -487,13 +410,10 @@ def _grade(
                 vpreds,
                 vkeep,
                 catalogue.n_groups,
-                space=space,
-                fusion=config.fusion,
-                depth=depth,
+                ranker,
                 top_n=export_n,
                 weighting=weighting if valid_weighting is None else valid_weighting,
                 gammas=[gammas[-1]],
-                chunk_elems=config.chunk_elems,
                 exclude=valid_exclude,
             )
             write_scores(
@@ -553,7 +473,7 @@ def _grade(
     if reweight_info is not None:
         extra["metrics_without_reweighting"] = metrics_from_ranks(ranks[0], ks)
     first = [ts[0] if ts else "" for ts in preds.texts]
-    return _write_outputs(
+    return row_result(
         config,
         command="evaluate",
         config=config,
@@ -630,7 +550,13 @@ def _histories_canonical(examples: Examples, catalogue: Catalogue) -> list[np.nd
 
 
 def baseline_popularity(config: PopularityConfig, *, recent: bool) -> dict[str, Any]:
-    """Most popular items over the training split (items.parquet) or over its recent window."""
+    """Most popular items over the training split (items.parquet) or over its recent window:
+    the row written to `config.out`; returns its metrics.json."""
+    return write_row(popularity_row(config, recent=recent))
+
+
+def popularity_row(config: PopularityConfig, *, recent: bool) -> RowResult:
+    """`baseline_popularity`'s row, computed, not written (its --write-scores files are)."""
     started = time.time()
     ks = parse_ks(config.ks)
     _check_export(config)
@@ -678,7 +604,7 @@ def baseline_popularity(config: PopularityConfig, *, recent: bool) -> dict[str, 
         "source": {"examples": str(config.examples), "items": str(config.items)},
         "baseline": {"name": name, "exclude_history": config.exclude_history, **info},
     }
-    return _write_outputs(
+    return row_result(
         config,
         command=f"baseline {name}",
         config=config,
@@ -720,7 +646,13 @@ def content_queries(
 
 
 def baseline_content(config: ContentConfig) -> dict[str, Any]:
-    """No LLM: items nearest the last watched items, re-weighted by recent popularity (gamma on valid)."""
+    """No LLM: items nearest the last watched items, re-weighted by recent popularity (gamma on
+    valid): the row written to `config.out`; returns its metrics.json."""
+    return write_row(content_row(config))
+
+
+def content_row(config: ContentConfig) -> RowResult:
+    """`baseline_content`'s row, computed, not written (its --write-scores files are)."""
     started = time.time()
     ks = parse_ks(config.ks)
     _check_export(config)
@@ -733,19 +665,24 @@ def baseline_content(config: ContentConfig) -> dict[str, Any]:
     weighting = Weighting(item=minmax(counts))
     space = ItemSpace(embeddings.vectors, catalogue.canonical, config.distance)
     fusion = "first" if config.aggregate == "mean" else config.aggregate
-    ranker = Ranker(space, fusion=fusion, depth=max(50, max(ks)), chunk_elems=config.chunk_elems)
+    ranker = Ranker(
+        space,
+        fusion=fusion,
+        depth=max(config.fusion_depth, max(ks)),
+        rrf_k=config.rrf_k,
+        chunk_elems=config.chunk_elems,
+    )
     reweight: dict[str, Any] = {"source": "recent-popularity", **info}
     valid = None
     if config.valid is not None:
         valid = subset_examples(read_examples(config.valid, catalogue.n_items), config.valid_subset)
-    if config.gamma is not None:
-        gamma = float(config.gamma)
-    else:
-        if valid is None:
-            raise InputError(
-                "the content baseline sweeps gamma on --valid valid.jsonl (or pass --gamma)"
-            )
-        grid = GAMMA_GRIDS[config.gamma_grid]
+    if config.gamma is None and valid is None:
+        raise InputError(
+            "the content baseline sweeps gamma on --valid valid.jsonl (or pass --gamma)"
+        )
+
+    def rank_valid(grid: list[float]) -> np.ndarray:
+        assert valid is not None
         vranks, _ = ranker.run(
             content_queries(valid, embeddings, config.last_n, config.aggregate),
             space.canonical[valid.targets],
@@ -753,17 +690,10 @@ def baseline_content(config: ContentConfig) -> dict[str, Any]:
             gammas=grid,
             exclude=_histories_canonical(valid, catalogue) if config.exclude_history else None,
         )
-        gamma, sweep = _select_gamma(vranks, grid, config.select_metric)
-        reweight.update(
-            {
-                "grid": config.gamma_grid,
-                "select_metric": config.select_metric,
-                "valid": str(config.valid),
-                "valid_metric": max(s[config.select_metric] for s in sweep),
-                "sweep": sweep,
-            }
-        )
-    reweight["gamma"] = gamma
+        return vranks
+
+    gamma, chosen = choose_gamma(config, rank_valid, {"valid": str(config.valid)})
+    reweight.update(chosen)
     top_n = min(max(config.top_n, max(ks)), catalogue.n_groups)
     export_n = min(config.scores_top_n, catalogue.n_groups) if config.write_scores else 0
     ranks, top = ranker.run(
@@ -810,7 +740,7 @@ def baseline_content(config: ContentConfig) -> dict[str, Any]:
         "reweighting": reweight,
         "metrics_without_reweighting": metrics_from_ranks(ranks[0], ks),
     }
-    return _write_outputs(
+    return row_result(
         config,
         command="baseline content",
         config=config,

@@ -16,6 +16,7 @@ from llmrec_eval.config import EvaluateConfig, config_dict
 from llmrec_eval.evaluate import _check_predictions, _check_settings, _embeddings_or_embed, _grade
 from llmrec_eval.readers import read_items
 from llmrec_eval.report import markdown_table, plot_metrics, run_label
+from llmrec_eval.result import write_row
 
 WHAT = (
     "llmrec predictions.jsonl (or NAME.predictions.jsonl) files, or BIGRec result files "
@@ -119,7 +120,7 @@ def evaluate_folder(config: EvaluateConfig) -> list[dict[str, Any]]:
     results = []
     for i, item in enumerate(checked, 1):
         print(f"[{i}/{len(checked)}] {item.config.predictions}", file=sys.stderr)
-        results.append(_grade(item, catalogue, embeddings, source, time.time()))
+        results.append(write_row(_grade(item, catalogue, embeddings, source, time.time())))
     metrics_files = [out / name / "metrics.json" for name, _ in files]
     leader = None
     if config.bootstrap:
@@ -152,7 +153,8 @@ def evaluate_folder(config: EvaluateConfig) -> list[dict[str, Any]]:
             "note": leader.note,
         }
     write_json(out / "table.json", {"folder": str(folder), "rows": rows, "best": best})
-    plot_metrics(results, out / "metrics.png")
+    if config.plot:
+        plot_metrics(results, out / "metrics.png")
     write_manifest(
         out,
         command="evaluate (folder)",

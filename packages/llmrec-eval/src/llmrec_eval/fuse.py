@@ -17,21 +17,22 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from llmrec_eval._errors import InputError
-from llmrec_eval._ranking import ItemSpace, Ranker
+from llmrec_eval._ranking import RRF_K, ItemSpace, Ranker
 from llmrec_eval.compare import paired_bootstrap
-from llmrec_eval.config import FuseConfig, parse_ks
-from llmrec_eval.evaluate import _check_export, _histories_canonical, _metric, _write_outputs
-from llmrec_eval.metrics import metrics_from_ranks
+from llmrec_eval.config import FuseConfig, Normalisation, parse_ks
+from llmrec_eval.evaluate import _check_export, _histories_canonical
+from llmrec_eval.metrics import metric_function, metrics_from_ranks
 from llmrec_eval.readers import Catalogue, Examples, read_examples, read_items, subset_examples
+from llmrec_eval.result import row_result, write_row
 from llmrec_eval.scores import Scores, read_scores, scores_path, write_scores
 
-NORMALISATIONS = ("rank", "rrf", "minmax", "zscore")
+NORMALISATIONS: tuple[str, ...] = get_args(Normalisation)
 # coordinate ascent: the values one weight is tried at, the others fixed (weights are relative)
 COORDINATE_LEVELS = (0.0, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0)
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
@@ -155,7 +156,7 @@ def read_split_scores(
 # --------------------------------------------------------------------------- normalisation
 
 
-def source_gains(scores: Scores, method: str, *, top_n: int, rrf_k: int = 60) -> np.ndarray:
+def source_gains(scores: Scores, method: str, *, top_n: int, rrf_k: int = RRF_K) -> np.ndarray:
     """float64 [rows]: each listed item's gain for one source, per example; unlisted items get 0.
 
     - rank: 1 - r/N, r the item's 0-based dense rank of score in its example, N = `top_n` (the
@@ -582,7 +583,7 @@ def fuse(config: FuseConfig) -> list[dict[str, Any]]:
     metrics of the full fusion, then of each ablation row."""
     started = time.time()
     ks = parse_ks(config.ks)
-    metric_fn, metric_k = _metric(config.select_metric)
+    metric_fn, metric_k = metric_function(config.select_metric)
     sources = parse_sources(config.source)
     names = [s.name for s in sources]
     ablations = parse_ablations(config.ablate, names)
@@ -703,27 +704,27 @@ def fuse(config: FuseConfig) -> list[dict[str, Any]]:
         inputs += [config.valid_subset]
         for i in idx:
             inputs += [scores_path(sources[i].valid), scores_path(sources[i].test)]
-        results.append(
-            _write_outputs(
-                row_config,
-                command="fuse",
-                config=row_config,
-                started=row_started,
-                inputs=inputs,
-                example_ids=test.examples.example_ids,
-                targets=test.examples.targets,
-                ranks=ranks,
-                top=top[:, :top_n],
-                catalogue=catalogue,
-                extra={
-                    "source": {
-                        "examples": str(config.examples),
-                        "valid_examples": str(config.valid_examples),
-                        "items": str(config.items),
-                    },
-                    "fusion": fusion,
+        # each row is written when it is computed: its manifest's wall time is its own
+        row = row_result(
+            row_config,
+            command="fuse",
+            config=row_config,
+            started=row_started,
+            inputs=inputs,
+            example_ids=test.examples.example_ids,
+            targets=test.examples.targets,
+            ranks=ranks,
+            top=top[:, :top_n],
+            catalogue=catalogue,
+            extra={
+                "source": {
+                    "examples": str(config.examples),
+                    "valid_examples": str(config.valid_examples),
+                    "items": str(config.items),
                 },
-                manifest_extra={"fusion": {"weights": chosen, "search": method, "trace": trace}},
-            )
+                "fusion": fusion,
+            },
+            manifest_extra={"fusion": {"weights": chosen, "search": method, "trace": trace}},
         )
+        results.append(write_row(row))
     return results

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
+
+from llmrec_eval._errors import InputError
 
 DEFAULT_KS = (1, 3, 5, 10, 20, 50)
 
@@ -88,3 +90,12 @@ def coverage(top: np.ndarray, ks: Sequence[int], n_groups: int) -> dict[str, flo
             listed = np.unique(top[:, :k])
             out[f"@{k}"] = float(np.count_nonzero(listed >= 0) / n_groups)  # -1: an empty slot
     return out
+
+
+def metric_function(metric: str) -> tuple[Callable[[np.ndarray, int], float], int]:
+    """`"ndcg@10"` -> (ndcg_at_k, 10); `"hr@K"` likewise. The metrics a validation search maximises."""
+    kind, _, k = metric.partition("@")
+    fn = {"ndcg": ndcg_at_k, "hr": hit_rate_at_k}.get(kind)
+    if fn is None or not k.isdigit() or int(k) < 1:
+        raise InputError(f"--select-metric must look like ndcg@10 or hr@10, got {metric!r}")
+    return fn, int(k)

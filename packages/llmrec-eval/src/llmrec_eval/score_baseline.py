@@ -9,14 +9,21 @@ import numpy as np
 
 from llmrec_eval._ranking import ItemSpace, Ranker
 from llmrec_eval.config import ScoresConfig, parse_ks
-from llmrec_eval.evaluate import _histories_canonical, _write_outputs
+from llmrec_eval.evaluate import _histories_canonical
 from llmrec_eval.readers import read_examples, read_items, subset_examples
+from llmrec_eval.result import RowResult, row_result, write_row
 from llmrec_eval.scores import read_scores
 
 
 def baseline_scores(config: ScoresConfig) -> dict[str, Any]:
     """Rank every example's items by the score file: listed items by score (a duplicate group by its
-    best member, ties by canonical id), unlisted items after them; history excluded on request."""
+    best member, ties by canonical id), unlisted items after them; history excluded on request.
+    The row is written to `config.out`; returns its metrics.json."""
+    return write_row(scores_row(config))
+
+
+def scores_row(config: ScoresConfig) -> RowResult:
+    """`baseline_scores`' row, computed, not written."""
     started = time.time()
     ks = parse_ks(config.ks)
     catalogue = read_items(config.items)
@@ -58,7 +65,7 @@ def baseline_scores(config: ScoresConfig) -> dict[str, Any]:
         },
     }
     meta_path = scores.path.with_name("scores.meta.json")
-    return _write_outputs(
+    return row_result(
         config,
         command="baseline scores",
         config=config,
