@@ -23,6 +23,7 @@ from typer.testing import CliRunner
 
 runner = CliRunner()
 EVALUATE = importlib.import_module("llmrec_eval.evaluate")  # the module, not the function
+RESULT = importlib.import_module("llmrec_eval.result")  # where a row's files are written
 AMELIE = "Amelie (Fabuleux destin d'Amélie Poulain, Le) (2001)"
 
 
@@ -401,7 +402,7 @@ def test_a_refused_write_is_one_line_exit_1(tiny, tmp_path, monkeypatch):
     def full(path, write):
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
-    monkeypatch.setattr(EVALUATE, "atomic_write", full)
+    monkeypatch.setattr(RESULT, "atomic_write", full)
     pred = _bigrec(tmp_path / "r.json", [['"Heat (1995)"']], [0])
     args = ["evaluate", "--predictions", pred, "--items", tiny[0], "--embeddings", tiny[1]]
     res = _cli(*args, "--preset", "bigrec", "--out", tmp_path / "o", "--bootstrap", "0")
