@@ -23,6 +23,7 @@ from pipeline.stages import (
     DATASETS,
     default_run,
     open_run,
+    report_after,
     run_cli,
     run_folder,
     run_stages,
@@ -125,9 +126,9 @@ def pipeline(
     start = time.perf_counter()
     runner = run_stages(dataset, folder, config, force, only=None)
     runner.record_wall_time(time.perf_counter() - start)
-    report = write_report(c, folder)
+    status = report_after(c, folder, runner)
     print((folder / "results.md").read_text(), end="")
-    print(f"wrote {report}")
+    print(status)
 
 
 @task(

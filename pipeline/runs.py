@@ -38,6 +38,8 @@ def fingerprint(
     inode) is unchanged is not read again, so a no-op re-run costs a stat per file, not a read of
     every input (about 30 GB on the paper profile with MovieLens-10M). Atomic writes replace the
     inode, so a rewritten file is always hashed again.
+    The trade-off: a rewrite in place that restores size and mtime is trusted unread (as make and
+    rsync do); `--force` re-runs regardless.
     """
     files: list[Path] = []
     for p in inputs:
@@ -166,6 +168,7 @@ class Run:
         )
         folder.mkdir(parents=True, exist_ok=True)
         self.seen: list[str] = []  # stages run or skipped by this invocation, in order
+        self.ran: list[str] = []  # stages this invocation ran (not skipped)
         self.hashes_path = folder / ".input-hashes.json"  # path -> size, mtime, inode, sha256
         self.hashes: dict[str, dict[str, Any]] = (
             json.loads(self.hashes_path.read_text()) if self.hashes_path.exists() else {}
@@ -223,6 +226,7 @@ class Run:
             )
             return
         print(f"[run ] {name}: {shlex.join(argv)}", flush=True)
+        self.ran.append(name)
         start = time.perf_counter()
         with _signals_raise():
             proc = subprocess.Popen(argv, env=_stage_env(), start_new_session=True)
@@ -245,6 +249,15 @@ class Run:
         write_json(stamp_path, {"key": key, "reads": reads, "wall_time_s": seconds})
         self.manifest.setdefault("stages", {})[name] = {"argv": argv, "wall_time_s": seconds}
         write_json(self.manifest_path, self.manifest)
+
+    def settings_accepted(self, name: str, config: Path) -> bool:
+        """Whether stage `name` last finished with this very config file (the same hash in its
+        stamp), so its CLI has already accepted these settings and need not check them again."""
+        stamp_path = self.stamps / f"{name}.json"
+        if not stamp_path.is_file() or not config.is_file():
+            return False
+        recorded = json.loads(stamp_path.read_text()).get("key", {}).get("inputs", {})
+        return recorded.get(str(config)) == fingerprint([config], self.hashes)[str(config)]
 
     def record_wall_time(self, invocation_s: float) -> None:
         """The run's wall time is the sum of its stages' last real runs (a skipped stage keeps its
@@ -278,11 +291,20 @@ def git_commit() -> str | None:
 
 
 def device() -> str:
+    """The device the stages will use, as "cuda xN" or "cpu". Asking torch costs its import (about
+    8 s on a CPU machine, paid before a bad `--set` could be reported), so a machine with no GPU
+    driver (neither NVIDIA's /proc/driver/nvidia nor ROCm's /dev/kfd, without which torch sees no
+    GPU) is "cpu" without importing it."""
+    if not any(Path(p).exists() for p in GPU_DRIVER_PATHS):
+        return "cpu"
     try:
         import torch
     except ImportError:
         return "cpu"
     return f"cuda x{torch.cuda.device_count()}" if torch.cuda.is_available() else "cpu"
+
+
+GPU_DRIVER_PATHS = ("/proc/driver/nvidia", "/dev/kfd")
 
 
 def runs_dir() -> Path:

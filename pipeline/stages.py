@@ -163,8 +163,8 @@ def check_stages(
     configs: dict[Path, StageConfig],
 ) -> None:
     """Every stage's command line, checked by its own CLI (`check-config`: the options parsed and
-    the config built, nothing run) before the first stage starts: one process per package, about
-    a second in all. A bad option or value exits 2 naming the key and the profile file line or
+    the config built, nothing run) before the first stage starts: one process per package, seconds in
+    all. A bad option or value exits 2 naming the key and the profile file line or
     `--set` it came from."""
     import tempfile
 
@@ -530,7 +530,9 @@ def run_stages(
     configs: dict[Path, StageConfig] = {}
     stages = build_stages(dataset, folder, config, configs)
     write_configs(configs)
-    check_stages(stages, configs)  # every stage, before the first one runs
+    # Every stage, before the first one runs; a stage whose config file is the one it last
+    # finished with was accepted by its CLI then (a no-op re-run starts no checking process).
+    check_stages([s for s in stages if not run.settings_accepted(s[0], Path(s[1][-1]))], configs)
     for name, argv, inputs, outputs, reads in stages:
         if only is None or name.split("-")[0] in only:
             legacy = configs[Path(argv[-1])].legacy_argv
@@ -553,6 +555,26 @@ def write_report(c: Context, folder: Path) -> Path:
     argv += ["--loss-plot", str(folder / "adapter" / "loss.png")]
     run_cli(c, argv)
     return report
+
+
+def report_after(c: Context, folder: Path, run: Run) -> str:
+    """The report after a pipeline run, and a line saying what became of it: written, or kept as
+    it is when current (`report_is_current`). `invoke report` always writes it."""
+    report = folder / "report.md"
+    if report_is_current(folder, run):
+        return f"kept {report} (no stage ran; `invoke report` writes it again)"
+    return f"wrote {write_report(c, folder)}"
+
+
+def report_is_current(folder: Path, run: Run) -> bool:
+    """Whether a no-op re-run can keep the run's report.md: no stage ran and the report is newer
+    than every evaluation result, so it describes the same results (writing it again costs
+    llmrec-eval's start-up and the plots, seconds, most of a no-op re-run)."""
+    report = folder / "report.md"
+    results = [p for p in folder.glob("eval/**/*") if p.is_file()]
+    if run.ran or not report.is_file() or not results:
+        return False
+    return report.stat().st_mtime_ns >= max(p.stat().st_mtime_ns for p in results)
 
 
 def run_cli(c: Context, argv: list[str]) -> None:

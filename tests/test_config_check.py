@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from pipeline.profiles import profile_names, resolve_profile
-from pipeline.runs import Run
-from pipeline.stages import build_stages, check_stages, write_configs
+from pipeline.runs import GPU_DRIVER_PATHS, Run
+from pipeline.stages import build_stages, check_stages, report_is_current, write_configs
 
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = ("movie", "movie-small", "game", "game-small")
@@ -118,6 +118,9 @@ def test_a_changed_setting_reruns_its_stage_and_an_unchanged_one_skips(env):
     assert "valid_sample = 6" in config.read_text()
     assert "[skip] data" in _invoke(env, *args).stdout
     assert "[skip] data" in _invoke(env, *args, "--set", "generate.max_new_tokens=8").stdout
+    # a finished stage's settings are not checked again unless they change: a typo still fails
+    typo = _invoke(env, *args, "--set", "data.sed=43")
+    assert typo.returncode == 2 and "field 'data.sed': unknown option" in typo.stderr, typo.stderr
     assert "[run ] data" in _invoke(env, *args, "--set", "data.seed=43").stdout
     assert "seed = 43" in config.read_text()
     assert "[skip] data" in _invoke(env, *args, "--set", "data.seed=43").stdout
@@ -148,3 +151,63 @@ def test_a_run_folder_made_before_config_files_keeps_its_finished_stages(tmp_pat
     assert "[skip] x" in stage(new, [config])  # the stamp now has the new key
     config.write_text("n = 2\n")
     assert "[run ] x" in stage(new, [config], legacy=[*command, "--n", "2"])
+
+
+def test_a_config_its_stage_finished_with_is_not_checked_again(tmp_path, capsys):
+    """A no-op re-run starts no check-config process: a stage's CLI accepted the config file it
+    last finished with. A changed file, or a stage that never finished, is checked."""
+    folder, out = tmp_path / "run", tmp_path / "run" / "out.txt"
+    config = folder / "configs" / "x.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text("n = 1\n")
+    script = tmp_path / "stage.py"
+    script.write_text("import sys\nopen(sys.argv[1], 'w').write('done')\n")
+    run = Run(folder, force=False)
+    try:
+        assert not run.settings_accepted("x", config)  # never ran
+        run.stage(
+            "x", [sys.executable, str(script), str(out), "--config", str(config)], [config], [out]
+        )
+        assert "[run ] x" in capsys.readouterr().out
+        assert run.settings_accepted("x", config)
+        assert not run.settings_accepted("y", config)
+        config.write_text("n = 2\n")
+        assert not run.settings_accepted("x", config)
+    finally:
+        run._lock.close()
+
+
+def test_a_no_op_rerun_keeps_a_current_report(tmp_path):
+    """The report is kept only when no stage ran and it is newer than every evaluation result."""
+    folder = tmp_path / "run"
+    metrics = folder / "eval" / "llm-lora" / "metrics.json"
+    metrics.parent.mkdir(parents=True)
+    metrics.write_text("{}")
+    run = Run(folder, force=False)
+    try:
+        assert not report_is_current(folder, run)  # no report yet
+        report = folder / "report.md"
+        report.write_text("# report\n")
+        os.utime(metrics, ns=(1, 1))
+        assert report_is_current(folder, run)
+        os.utime(metrics)  # a result newer than the report (a run whose report failed)
+        os.utime(report, ns=(2, 2))
+        assert not report_is_current(folder, run)
+        os.utime(report)
+        run.ran.append("evaluate-llm-lora")
+        assert not report_is_current(folder, run)
+    finally:
+        run._lock.close()
+
+
+def test_the_device_line_imports_no_torch_without_a_gpu_driver():
+    """`invoke` prints the device before checking settings: asking torch would cost its import
+    (about 8 s before a bad `--set` could be reported). Torch's own answer agrees."""
+    if any(Path(p).exists() for p in GPU_DRIVER_PATHS):
+        pytest.skip("a GPU driver is present: the device line asks torch")
+    code = "import sys; from pipeline.runs import device; d = device(); imported = 'torch' in "
+    code += "sys.modules; import torch; print(d, imported, torch.cuda.is_available())"
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split() == ["cpu", "False", "False"], done.stderr

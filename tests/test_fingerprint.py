@@ -35,3 +35,26 @@ def test_unchanged_files_are_not_hashed_again(tmp_path: Path, monkeypatch):
     second = fingerprint([a, tmp_path / "d"], cache)
     assert sorted(calls) == sorted([a, b])
     assert second[str(a)] != first[str(a)] and second[str(b)] != first[str(b)]
+
+
+def test_a_touched_file_is_hashed_again_and_a_restored_stat_is_trusted(tmp_path, monkeypatch):
+    """The cache's key is (size, mtime, inode): a touched file is read again (same content, same
+    hash). The trade-off: a rewrite in place that restores size and mtime is trusted unread, as
+    make and rsync do; `--force` runs every stage regardless."""
+    a = tmp_path / "a.jsonl"
+    a.write_text("one\n")
+    real, calls = runs.sha256, []
+    monkeypatch.setattr(runs, "sha256", lambda p: calls.append(p) or real(p))
+    cache: dict = {}
+    first = fingerprint([a], cache)
+
+    os.utime(a)  # touched: a new mtime, the same bytes
+    calls.clear()
+    assert fingerprint([a], cache) == first and calls == [a]
+
+    stat = a.stat()
+    with a.open("r+") as f:  # same inode, same size, and the old mtime put back
+        f.write("two\n")
+    os.utime(a, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    calls.clear()
+    assert fingerprint([a], cache) == first and calls == []  # trusted: not read
