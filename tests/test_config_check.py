@@ -126,16 +126,22 @@ def test_a_changed_setting_reruns_its_stage_and_an_unchanged_one_skips(env):
     assert "[skip] data" in _invoke(env, *args, "--set", "data.seed=43").stdout
 
 
-def test_a_run_folder_made_before_config_files_keeps_its_finished_stages(tmp_path, capsys):
-    """A stage stamped with its settings as flags (before config files) is skipped when the same
-    settings now come from its config file, and runs again when they change."""
+def _stage_x(tmp_path: Path) -> tuple[Path, Path, Path, list[str]]:
+    """A run folder with a config file RUN/configs/x.toml, and a stage command writing RUN/out.txt:
+    (folder, config, out, command)."""
     folder, out = tmp_path / "run", tmp_path / "run" / "out.txt"
     config = folder / "configs" / "x.toml"
     config.parent.mkdir(parents=True)
     config.write_text("n = 1\n")
     script = tmp_path / "stage.py"
     script.write_text("import sys\nopen(sys.argv[1], 'w').write('done')\n")
-    command = [sys.executable, str(script), str(out)]
+    return folder, config, out, [sys.executable, str(script), str(out)]
+
+
+def test_a_run_folder_made_before_config_files_keeps_its_finished_stages(tmp_path, capsys):
+    """A stage stamped with its settings as flags (before config files) is skipped when the same
+    settings now come from its config file, and runs again when they change."""
+    folder, config, out, command = _stage_x(tmp_path)
 
     def stage(argv, inputs, legacy=None) -> str:
         run = Run(folder, force=False)
@@ -156,18 +162,11 @@ def test_a_run_folder_made_before_config_files_keeps_its_finished_stages(tmp_pat
 def test_a_config_its_stage_finished_with_is_not_checked_again(tmp_path, capsys):
     """A no-op re-run starts no check-config process: a stage's CLI accepted the config file it
     last finished with. A changed file, or a stage that never finished, is checked."""
-    folder, out = tmp_path / "run", tmp_path / "run" / "out.txt"
-    config = folder / "configs" / "x.toml"
-    config.parent.mkdir(parents=True)
-    config.write_text("n = 1\n")
-    script = tmp_path / "stage.py"
-    script.write_text("import sys\nopen(sys.argv[1], 'w').write('done')\n")
+    folder, config, out, command = _stage_x(tmp_path)
     run = Run(folder, force=False)
     try:
         assert not run.settings_accepted("x", config)  # never ran
-        run.stage(
-            "x", [sys.executable, str(script), str(out), "--config", str(config)], [config], [out]
-        )
+        run.stage("x", [*command, "--config", str(config)], [config], [out])
         assert "[run ] x" in capsys.readouterr().out
         assert run.settings_accepted("x", config)
         assert not run.settings_accepted("y", config)
