@@ -203,7 +203,7 @@ def test_table_says_when_the_leader_is_not_significantly_ahead(tmp_path):
     text = _table(b, c)
     assert "| c **(best)** |" in text and "against the runner-up b: not compared:" in text
     res = runner.invoke(app, ["table", str(a), "--best-by", "ndcg10"])
-    assert res.exit_code == 2 and "--best-by must look like ndcg@10" in res.output
+    assert res.exit_code == 2 and "--best-by 'ndcg10': not a metric" in res.output
 
 
 def test_table_without_ranks_files_still_marks_the_best_row(tmp_path):
@@ -239,3 +239,56 @@ def test_compare_pairs_bad_pair(tmp_path):
     a = _row(tmp_path / "a", IDS, [0] * 200)
     res = runner.invoke(app, ["compare-pairs", "--pair", str(a)])
     assert res.exit_code == 2 and "expected A,B or LABEL=A,B" in res.output
+
+
+_MISSING_INPUTS = ["--items", "i.parquet", "--out", "{rows}/o"]  # a bad flag fails before reading
+
+
+@pytest.mark.parametrize(
+    ("command", "flag", "value", "named"),
+    [
+        (["compare-pairs", "--pair", "{row},{row}"], "--metric", "bogus", "bogus"),
+        (["compare-pairs", "--pair", "{row},{row}"], "--metric", "ndcg@10,hr@0", "hr@0"),
+        (["table", "{row}"], "--best-by", "ndcg10", "ndcg10"),
+        (
+            ["report", "--results", "{rows}", "--out", "{rows}/r.md"],
+            "--best-by",
+            "mrr@10",
+            "mrr@10",
+        ),
+        (
+            ["evaluate", "--predictions", "p.jsonl", "--embeddings", "e.npy", *_MISSING_INPUTS],
+            "--select-metric",
+            "NDCG@10",
+            "NDCG@10",
+        ),
+        (
+            ["baseline", "content", "--examples", "t.jsonl", "--embeddings", "e.npy"]
+            + ["--train", "t.jsonl", *_MISSING_INPUTS],
+            "--select-metric",
+            "ndcg@",
+            "ndcg@",
+        ),
+        (
+            ["fuse", "--examples", "t.jsonl", "--valid-examples", "v.jsonl", "--source", "a=x"]
+            + _MISSING_INPUTS,
+            "--select-metric",
+            "hr",
+            "hr",
+        ),
+    ],
+)
+def test_a_bad_metric_name_is_one_line_exit_2_naming_flag_value_and_metrics(
+    tmp_path, command, flag, value, named
+):
+    rows = tmp_path / "eval"
+    row = _row(rows / "a", IDS, [0] * 200)
+    args = [arg.format(row=row, rows=rows) for arg in command] + [flag, value]
+    res = runner.invoke(app, args)
+    accepted = "ndcg@K, hr@K, none" if flag == "--best-by" else "ndcg@K, hr@K"
+    assert res.exit_code == 2, res.output
+    assert res.output == (
+        f"error: {flag} {named!r}: not a metric; expected one of {accepted}, K a positive "
+        "integer (e.g. ndcg@10)\n"
+    )
+    assert sorted(p.name for p in rows.iterdir()) == ["a"]  # nothing written

@@ -171,10 +171,12 @@ def _compare(config: CompareConfig, a: Path, b: Path) -> None:
 def _compare_pairs(config: ComparePairsConfig) -> None:
     from llmrec_eval._io import write_text
     from llmrec_eval.compare import compare, pairs_markdown
-    from llmrec_eval.readers import InputError
+    from llmrec_eval.metrics import parse_metric
 
     metrics = [m.strip().lower() for m in config.metric.split(",") if m.strip()]
-    ks = sorted({int(m.partition("@")[2]) for m in metrics if m.partition("@")[2].isdigit()})
+    if not metrics:
+        raise InputError(f"--metric {config.metric!r}: expected at least one metric (e.g. ndcg@10)")
+    ks = sorted({parse_metric(m, "--metric")[1] for m in metrics})
     comparisons = []
     for item in config.pair:
         label, _, paths = item.rpartition("=") if "=" in item else ("", "", item)

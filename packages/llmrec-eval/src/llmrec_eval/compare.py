@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from llmrec_eval.metrics import DEFAULT_KS, per_example
+from llmrec_eval.metrics import DEFAULT_KS, parse_metric, per_example
 from llmrec_eval.readers import InputError, _fail
 
 
@@ -320,9 +320,7 @@ def find_leader(
 ) -> Leader | None:
     """The row with the highest `metric` (first in table order on a tie), compared with the second
     best on the examples both scored; None when fewer than one row has the metric."""
-    kind, _, k = metric.partition("@")
-    if kind not in ("ndcg", "hr") or not k.isdigit() or int(k) < 1:
-        raise InputError(f"--best-by must look like ndcg@10 or hr@10 (or none), got {metric!r}")
+    _, k = parse_metric(metric, "--best-by", none_too=True)
     have = [i for i, run in enumerate(runs) if metric in run["metrics"]]
     if not have:
         return None
@@ -339,7 +337,7 @@ def find_leader(
     cmp = paired_bootstrap(
         row_a.ranks,
         ranks_b,
-        [int(k)],
+        [k],
         metrics=[metric],
         n_resamples=n_resamples,
         seed=seed,

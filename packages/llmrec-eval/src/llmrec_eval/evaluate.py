@@ -655,6 +655,7 @@ def content_row(config: ContentConfig) -> RowResult:
     """`baseline_content`'s row, computed, not written (its --write-scores files are)."""
     started = time.time()
     ks = parse_ks(config.ks)
+    metric_function(config.select_metric)  # a bad name fails now, not after the ranking
     _check_export(config)
     catalogue = read_items(config.items)
     embeddings = read_item_embeddings(config.embeddings, catalogue)

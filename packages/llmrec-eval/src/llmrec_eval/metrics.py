@@ -25,29 +25,51 @@ def _check_k(k: int) -> None:
         raise ValueError(f"K must be a positive integer, got {k!r}")
 
 
+def _ndcg_gain(ranks: np.ndarray, k: int) -> np.ndarray:
+    """[r < K] / log2(r + 2) per example (one relevant item, so IDCG = 1)."""
+    return np.where(ranks < k, 1.0 / np.log2(ranks.astype(np.float64) + 2.0), 0.0)
+
+
+def _hit_gain(ranks: np.ndarray, k: int) -> np.ndarray:
+    """[r < K] per example."""
+    return (ranks < k).astype(np.float64)
+
+
+# The metrics, by the name before "@K": each is the mean over examples of a per-example gain of the
+# 0-based target rank r. Means, bootstrap intervals, paired comparisons and the names the commands
+# accept all come from here.
+GAINS: dict[str, Callable[[np.ndarray, int], np.ndarray]] = {"ndcg": _ndcg_gain, "hr": _hit_gain}
+
+
+def parse_metric(metric: str, flag: str, *, none_too: bool = False) -> tuple[str, int]:
+    """`"ndcg@10"` -> ("ndcg", 10); anything else is an InputError naming `flag` (the option the
+    user wrote it in), the value and the metrics accepted (`none_too`: the flag also takes 'none')."""
+    kind, at, k = metric.partition("@")
+    if kind not in GAINS or not at or not k.isdigit() or int(k) < 1:
+        accepted = ", ".join(f"{name}@K" for name in GAINS) + (", none" if none_too else "")
+        raise InputError(
+            f"{flag} {metric!r}: not a metric; expected one of {accepted}, K a positive "
+            "integer (e.g. ndcg@10)"
+        )
+    return kind, int(k)
+
+
 def hit_rate_at_k(ranks: Sequence[int] | np.ndarray, k: int) -> float:
     """HR@K = mean over examples of [r < K], r the target's 0-based rank."""
     _check_k(k)
-    return float(np.mean(_ranks(ranks) < k))
+    return float(np.mean(_hit_gain(_ranks(ranks), k)))
 
 
 def ndcg_at_k(ranks: Sequence[int] | np.ndarray, k: int) -> float:
     """NDCG@K = mean over examples of [r < K] / log2(r + 2) (one relevant item, so IDCG = 1)."""
     _check_k(k)
-    r = _ranks(ranks)
-    return float(np.mean(np.where(r < k, 1.0 / np.log2(r.astype(np.float64) + 2.0), 0.0)))
+    return float(np.mean(_ndcg_gain(_ranks(ranks), k)))
 
 
 def per_example(ranks: np.ndarray, ks: Sequence[int]) -> dict[str, np.ndarray]:
-    """Per-example gains: {"ndcg@K": [n], "hr@K": [n]} (their means are the metrics)."""
-    r = _ranks(ranks).astype(np.float64)
-    gain = 1.0 / np.log2(r + 2.0)
-    out: dict[str, np.ndarray] = {}
-    for k in ks:
-        out[f"ndcg@{k}"] = np.where(r < k, gain, 0.0)
-    for k in ks:
-        out[f"hr@{k}"] = (r < k).astype(np.float64)
-    return out
+    """Per-example gains: {"ndcg@K": [n], ..., "hr@K": [n]} (their means are the metrics)."""
+    r = _ranks(ranks)
+    return {f"{kind}@{k}": gain(r, k) for kind, gain in GAINS.items() for k in ks}
 
 
 def metrics_from_ranks(ranks: np.ndarray, ks: Sequence[int] = DEFAULT_KS) -> dict[str, float]:
@@ -92,10 +114,14 @@ def coverage(top: np.ndarray, ks: Sequence[int], n_groups: int) -> dict[str, flo
     return out
 
 
-def metric_function(metric: str) -> tuple[Callable[[np.ndarray, int], float], int]:
-    """`"ndcg@10"` -> (ndcg_at_k, 10); `"hr@K"` likewise. The metrics a validation search maximises."""
-    kind, _, k = metric.partition("@")
-    fn = {"ndcg": ndcg_at_k, "hr": hit_rate_at_k}.get(kind)
-    if fn is None or not k.isdigit() or int(k) < 1:
-        raise InputError(f"--select-metric must look like ndcg@10 or hr@10, got {metric!r}")
-    return fn, int(k)
+def metric_function(
+    metric: str, flag: str = "--select-metric"
+) -> tuple[Callable[[np.ndarray, int], float], int]:
+    """`"ndcg@10"` -> (NDCG@K of ranks, 10): the metric a validation search maximises."""
+    kind, k = parse_metric(metric, flag)
+    gain = GAINS[kind]
+
+    def mean_gain(ranks: np.ndarray, k: int) -> float:
+        return float(np.mean(gain(_ranks(ranks), k)))
+
+    return mean_gain, k
