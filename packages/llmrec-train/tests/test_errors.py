@@ -214,3 +214,13 @@ def test_out_is_the_same_flag_as_output_dir(data_dir, tmp_path):
     )
     assert done.returncode == 2, done.stderr
     assert "a-file is not a folder" in done.stderr and "No such option" not in done.stderr
+
+
+def test_params_names_one_per_model():
+    from llmrec_train.config import ParamsConfig
+
+    config = ParamsConfig(model="a/b, c/d", names="b, d")
+    assert config.model_names == ["b", "d"]
+    assert ParamsConfig(model="a/b").model_names == ["a/b"]
+    with pytest.raises(UsageError, match=r"--names: 1 name\(s\) for 2 model\(s\)"):
+        ParamsConfig(model="a/b,c/d", names="b")

@@ -623,6 +623,13 @@ class ParamsConfig:
             "(only their config.json is read)."
         ),
     )
+    names: str | None = field(
+        default=None,
+        metadata=_help(
+            "Comma-separated names for the Model column, one per --model (default: the models "
+            "as given), e.g. llama-7b for huggyllama/llama-7b."
+        ),
+    )
     lora_r: int = field(default=8, metadata=_help("LoRA rank."))
     lora_target_modules: str = field(
         default="q_proj,v_proj", metadata=_help("Comma-separated module names LoRA adapts.")
@@ -637,6 +644,11 @@ class ParamsConfig:
             raise UsageError(f"--lora-r must be >= 1, got {self.lora_r}")
         if not self.models:
             raise UsageError("--model: give at least one model")
+        if len(self.model_names) != len(self.models):
+            raise UsageError(
+                f"--names: {len(self.model_names)} name(s) for {len(self.models)} model(s): "
+                "give one name per model"
+            )
         if not self.target_modules:
             raise UsageError(
                 "--lora-target-modules: give at least one module name, e.g. q_proj,v_proj"
@@ -645,6 +657,13 @@ class ParamsConfig:
     @property
     def models(self) -> list[str]:
         return [m.strip() for m in self.model.split(",") if m.strip()]
+
+    @property
+    def model_names(self) -> list[str]:
+        """The Model column: --names, else the models as given."""
+        if self.names is None:
+            return self.models
+        return [n.strip() for n in self.names.split(",") if n.strip()]
 
     @property
     def target_modules(self) -> list[str]:

@@ -7,7 +7,7 @@ in seconds from its config.json alone, without loading (or downloading) its weig
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -53,8 +53,11 @@ def params_table(counts: list[ParamCount]) -> str:
 def params(config: ParamsConfig) -> str:
     """The table for every model of `config`, written to `config.out` too when given."""
     counts = [
-        count_lora_parameters(m, r=config.lora_r, target_modules=config.target_modules)
-        for m in config.models
+        replace(
+            count_lora_parameters(m, r=config.lora_r, target_modules=config.target_modules),
+            model=name,
+        )
+        for m, name in zip(config.models, config.model_names, strict=True)
     ]
     table = params_table(counts)
     if config.out is not None:
