@@ -47,7 +47,7 @@ class Settings(dict):
         self.origins: dict[tuple[str, str], str] = {}
 
 
-def _shown(path: Path) -> str:
+def shown(path: Path) -> str:
     """A path as the user would type it: relative to the repository when inside it."""
     try:
         return str(path.resolve().relative_to(ROOT))
@@ -82,9 +82,9 @@ def _toml_line(path: Path, table: str | None, key: str) -> int | None:
     return None
 
 
-def _where(path: Path, table: str | None, key: str) -> str:
+def where(path: Path, table: str | None, key: str) -> str:
     line = _toml_line(path, table, key)
-    return f"{_shown(path)}" + (f", line {line}" if line else "")
+    return f"{shown(path)}" + (f", line {line}" if line else "")
 
 
 def closest(word: str, choices: Any) -> str:
@@ -102,21 +102,21 @@ def _load_profile(spec: str, base: Path = PROFILES_DIR, chain: tuple[Path, ...] 
     path = _profile_path(spec, base)
     if not path.is_file():
         hint = "" if path.parent != PROFILES_DIR else closest(spec, profile_names())
-        at = f"{_where(chain[-1], None, 'extends')}, field 'extends': " if chain else ""
+        at = f"{where(chain[-1], None, 'extends')}, field 'extends': " if chain else ""
         raise SystemExit(
-            f"error: {at}unknown profile {spec!r} ({_shown(path)} does not exist): {hint}expected "
+            f"error: {at}unknown profile {spec!r} ({shown(path)} does not exist): {hint}expected "
             f"one of {', '.join(profile_names())} or the path of a .toml file"
         )
     if path.resolve() in chain:
-        raise SystemExit(f"error: {_shown(path)}: `extends` loops back to itself")
+        raise SystemExit(f"error: {shown(path)}: `extends` loops back to itself")
     try:
         doc = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as err:
-        raise SystemExit(f"error: {_shown(path)}: not valid TOML: {err}") from None
+        raise SystemExit(f"error: {shown(path)}: not valid TOML: {err}") from None
     extends = doc.pop("extends", None)
     if extends is not None and not isinstance(extends, str):
         raise SystemExit(
-            f"error: {_where(path, None, 'extends')}, field 'extends': expected a profile name "
+            f"error: {where(path, None, 'extends')}, field 'extends': expected a profile name "
             f"or a path (a string), got {extends!r}"
         )
     settings = (
@@ -127,23 +127,23 @@ def _load_profile(spec: str, base: Path = PROFILES_DIR, chain: tuple[Path, ...] 
     for section, table in doc.items():
         if section not in SECTIONS:
             raise SystemExit(
-                f"error: {_where(path, None, section)}: unknown section [{section}]: "
+                f"error: {where(path, None, section)}: unknown section [{section}]: "
                 f"{closest(section, SECTIONS)}expected one of {', '.join(SECTIONS)} (or `extends`)"
             )
         if not isinstance(table, dict):
             raise SystemExit(
-                f"error: {_where(path, None, section)}, field {section!r}: expected a table "
+                f"error: {where(path, None, section)}, field {section!r}: expected a table "
                 f"[{section}] of options, got {table!r}"
             )
         target = settings.setdefault(section, {})
         for key, value in table.items():
             if isinstance(value, dict):
                 raise SystemExit(
-                    f"error: {_where(path, section, key)}, field '{section}.{key}': expected a "
+                    f"error: {where(path, section, key)}, field '{section}.{key}': expected a "
                     "number, string, boolean or list, got a table"
                 )
             target[key] = value
-            settings.origins[(section, key)] = _where(path, section, key)
+            settings.origins[(section, key)] = where(path, section, key)
     return settings
 
 
@@ -159,7 +159,12 @@ def resolve_profile(
         settings = Settings(copy.deepcopy(profiles[profile]))
     else:
         raise SystemExit(f"unknown profile {profile!r}: expected one of {', '.join(profiles)}")
-    sections = SECTIONS if profiles is None else settings
+    apply_overrides(settings, overrides, SECTIONS if profiles is None else settings)
+    return settings
+
+
+def apply_overrides(settings: Settings, overrides: list[str], sections: Any) -> None:
+    """`--set STAGE.OPTION=VALUE` overrides, in order, into `settings` (STAGE one of `sections`)."""
     for item in overrides:
         key, sep, value = item.partition("=")
         stage, dot, option = key.partition(".")
@@ -171,4 +176,3 @@ def resolve_profile(
         option = option.replace("-", "_")
         settings.setdefault(stage, {})[option] = _parse_value(value)
         settings.origins[(stage, option)] = f"--set {item}"
-    return settings

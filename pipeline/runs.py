@@ -64,6 +64,14 @@ def write_json(path: Path, data: Any) -> None:
     tmp.replace(path)
 
 
+def write_text(path: Path, text: str) -> None:
+    """Atomic write: a reader never sees a half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
 def file_state(path: Path) -> dict[str, int]:
     st = path.stat()
     return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "inode": st.st_ino}

@@ -43,6 +43,12 @@ def flags(options: dict[str, Any]) -> list[str]:
     return out
 
 
+def train_launcher() -> list[str]:
+    """The training command: `llmrec-train`, or $LLMREC_TRAIN_LAUNCHER, e.g. for several GPUs
+    "accelerate launch --config_file configs/accelerate/multi_gpu.yaml -m llmrec_train"."""
+    return shlex.split(os.environ.get("LLMREC_TRAIN_LAUNCHER", "llmrec-train"))
+
+
 def run_folder(dataset: str, run: str | None, profile: str) -> Path:
     if dataset not in DATASETS:
         raise SystemExit(f"unknown dataset {dataset!r}: expected one of {', '.join(DATASETS)}")
@@ -62,7 +68,7 @@ class _Opts:
         self.options, self.section = options, section
 
 
-def _opts(options: dict[str, Any], section: str) -> _Opts:
+def opts(options: dict[str, Any], section: str) -> _Opts:
     return _Opts(options, section)
 
 
@@ -96,9 +102,20 @@ def build_stages(
     """Every stage as (name, argv, inputs, outputs, reads manifest). Each stage's settings are in
     its config file RUN/configs/NAME.toml (`--config`; the file is one of its inputs, so a changed
     setting re-runs the stage); `configs`, if given, receives each file's text. Paths stay flags."""
-    origins = getattr(config, "origins", {})
+    commands = _stage_commands(dataset, folder, config)
+    return with_config_files(commands, folder, getattr(config, "origins", {}), configs)
+
+
+def with_config_files(
+    commands: list[tuple[str, list[Any], list[Path], list[Path], Path | None]],
+    folder: Path,
+    origins: dict[tuple[str, str], str],
+    configs: dict[Path, StageConfig] | None = None,
+) -> list[Stage]:
+    """Stages whose settings (`opts` in their argv) go to their config file FOLDER/configs/NAME.toml,
+    passed as `--config`; `origins[(section, key)]` says where each setting was made (errors)."""
     out = []
-    for name, argv, inputs, outputs, reads in _stage_commands(dataset, folder, config):
+    for name, argv, inputs, outputs, reads in commands:
         options: dict[str, Any] = {}
         came_from: dict[str, tuple[str, str]] = {}
         for item in argv:
@@ -246,7 +263,7 @@ def _stage_commands(
     train, valid, test = (data / f"{s}.jsonl" for s in ("train", "valid", "test"))
     # Generation uses the base model the adapter was trained on, unless told otherwise.
     inherited = {k: v for k, v in config["train"].items() if k in ("model", "quantization")}
-    gen = [_opts(inherited, "train"), _opts(config["generate"], "generate")]
+    gen = [opts(inherited, "train"), opts(config["generate"], "generate")]
     evaluate = config["evaluate"]
     eval_common = ["--items", str(items), "--embeddings", str(emb), "--train", str(train)]
 
@@ -292,7 +309,7 @@ def _stage_commands(
     # Popularity baselines skip the user's own history when the LLM runs do (the content
     # baseline always does): the same candidate set for every row of the table.
     pop_flags = (
-        [_opts({"exclude_history": True}, "evaluate")] if evaluate.get("exclude_history") else []
+        [opts({"exclude_history": True}, "evaluate")] if evaluate.get("exclude_history") else []
     )
     reweighted = {k: v for k, v in evaluate.items()}
     rec = folder / "recommend"
@@ -300,8 +317,8 @@ def _stage_commands(
     def recommend(model: str) -> tuple[str, list[str], list[Path], list[Path], None]:
         # The same candidate rule as the evaluation rows: history items excluded or not.
         options = [
-            _opts({"exclude_history": bool(evaluate.get("exclude_history"))}, "evaluate"),
-            _opts(config[model], model),
+            opts({"exclude_history": bool(evaluate.get("exclude_history"))}, "evaluate"),
+            opts(config[model], model),
         ]
         argv = ["llmrec-train", "recommend", "--model", model, "--train", str(train)]
         argv += ["--valid", str(valid), "--test", str(test), "--items", str(items)]
@@ -322,7 +339,7 @@ def _stage_commands(
         candidates = [rec / "sasrec", rec / "transition", sources / "content", sources / "llm-lora"]
         argv = ["llmrec-train", "rank", "--examples", str(split), "--items", str(items)]
         argv += [a for c in candidates for a in ("--candidates", str(c / name))]
-        argv += ["--out", str(out), _opts(config["rank"], "rank")]
+        argv += ["--out", str(out), opts(config["rank"], "rank")]
         argv += pop_flags
         inputs = [split, items, *(c / name / f for c in candidates for f in SCORE_FILES)]
         if lora:  # the base model is the adapter's (llmrec_train.json)
@@ -330,7 +347,7 @@ def _stage_commands(
             inputs += [adapter / n for n in ("adapter_model.safetensors", "adapter_config.json")]
             inputs.append(adapter / "llmrec_train.json")
         elif "model" in config["train"]:
-            argv.append(_opts({"model": config["train"]["model"]}, "train"))
+            argv.append(opts({"model": config["train"]["model"]}, "train"))
         return f"rank-{kind}-{name}", argv, inputs, [out / f for f in SCORE_FILES], None
 
     base_inputs = [items, emb, train, test]
@@ -338,14 +355,14 @@ def _stage_commands(
         (
             "data",
             ["llmrec-data", "prepare", "--dataset", dataset, "--out", str(data)]
-            + [_opts(config["data"], "data")],
+            + [opts(config["data"], "data")],
             [],
             [items, train, valid, test],
             data / "manifest.json",
         ),
         (
             "embed",
-            ["llmrec-data", "embed", "--data", str(data), _opts(config.get("embed", {}), "embed")],
+            ["llmrec-data", "embed", "--data", str(data), opts(config.get("embed", {}), "embed")],
             [items],
             [emb],
             None,
@@ -354,10 +371,10 @@ def _stage_commands(
             "train",
             # LLMREC_TRAIN_LAUNCHER swaps the command, e.g. for several GPUs:
             # "accelerate launch --config_file configs/accelerate/multi_gpu.yaml -m llmrec_train"
-            shlex.split(os.environ.get("LLMREC_TRAIN_LAUNCHER", "llmrec-train"))
+            train_launcher()
             + ["train", "--train-file", str(train), "--valid-file", str(valid)]
             # llmrec-train resumes a checkpoint only if it was made with the same settings and data.
-            + ["--output-dir", str(adapter), _opts(config["train"], "train"), "--resume", "auto"],
+            + ["--output-dir", str(adapter), opts(config["train"], "train"), "--resume", "auto"],
             [train, valid],
             [adapter / "adapter_model.safetensors"],
             None,
@@ -374,7 +391,7 @@ def _stage_commands(
                 *llm_eval,
                 "--predictions",
                 str(preds / "test-lora/predictions.jsonl"),
-                _opts(raw, "evaluate"),
+                opts(raw, "evaluate"),
             ]
             + ["--valid-predictions", str(preds / "valid-lora/predictions.jsonl")]
             + ["--valid-examples", str(valid), "--write-scores", str(sources / "llm-lora")],
@@ -386,7 +403,7 @@ def _stage_commands(
             f"llm-lora+{evaluate.get('reweight', 'none')}",
             [*llm_eval, "--predictions", str(preds / "test-lora/predictions.jsonl")]
             + ["--valid-predictions", str(preds / "valid-lora/predictions.jsonl")]
-            + ["--valid-examples", str(valid), _opts(reweighted, "evaluate")],
+            + ["--valid-examples", str(valid), opts(reweighted, "evaluate")],
             [*base_inputs, preds / "test-lora/predictions.jsonl"]
             + [preds / "valid-lora/predictions.jsonl", valid],
         ),
@@ -396,7 +413,7 @@ def _stage_commands(
                 *llm_eval,
                 "--predictions",
                 str(preds / "test-base/predictions.jsonl"),
-                _opts(raw, "evaluate"),
+                opts(raw, "evaluate"),
             ],
             [*base_inputs, preds / "test-base/predictions.jsonl"],
         ),
@@ -435,7 +452,7 @@ def _stage_commands(
             + [
                 "--valid-examples",
                 str(valid),
-                _opts({**reweighted, "reweight": "scores"}, "evaluate"),
+                opts({**reweighted, "reweight": "scores"}, "evaluate"),
             ]
             + [
                 "--scores",
@@ -491,7 +508,7 @@ def _stage_commands(
             + ["--examples", str(test), "--valid-examples", str(valid), "--items", str(items)]
             + pop_flags
             + ["--ablate", "llm=" + ",".join(n for n, _ in fused if n in llm_sources)]
-            + ["--ablate", "collab=sasrec,transition", _opts(config.get("fuse", {}), "fuse")],
+            + ["--ablate", "collab=sasrec,transition", opts(config.get("fuse", {}), "fuse")],
             [valid, test, items]
             + [d / s / f for _, d in fused for s in ("valid", "test") for f in SCORE_FILES],
             "fuse",
