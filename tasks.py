@@ -8,15 +8,19 @@ written to RUN/configs/STAGE.toml and checked by its CLI before the first stage 
     invoke pipeline --dataset movie-small             # CPU-sized default profile
     invoke pipeline --dataset movie --profile paper   # BIGRec's settings (GPU)
     invoke pipeline --dataset movie-small --set train.epochs=2 --set generate.num_beams=8
+    invoke grid --config small-cpu                    # BIGRec's experiment grid (configs/grids/)
 """
 
 from __future__ import annotations
 
+import sys
 import time
 
 from invoke import Context, task
 
 from pipeline.bench import run_benchmarks
+from pipeline.grid import AXES as GRID_AXES
+from pipeline.grid import GridError, load_grid, run_grid
 from pipeline.interests import INTEREST_PROFILES, run_interests
 from pipeline.profiles import profile_names
 from pipeline.stages import (
@@ -160,3 +164,41 @@ def interests(
 def bench(c: Context, only: str = "", quick: bool = False) -> None:
     """Run every package's benchmark and write docs/benchmarks.md with the figures and the machine."""
     print(f"wrote {run_benchmarks(c, only, quick)}")
+
+
+@task(
+    help={
+        "config": "grid file: a name in configs/grids/ (small-cpu, bigrec-games-7b, ...) or the path "
+        "of a .toml file; the flags below replace its axes",
+        **{axis: f"comma-separated {text}" for axis, text in GRID_AXES.items()},
+        "dataset": _HELP["dataset"],
+        "name": "run folder name under runs/grids/ (default: the grid file's name)",
+        "set": "override one stage setting, STAGE.OPTION=VALUE (repeatable), e.g. generate.batch_size=8",
+        "force": _HELP["force"],
+    },
+    iterable=["set_"],
+)
+def grid(
+    c: Context,
+    config: str | None = None,
+    models: str | None = None,
+    samples: str | None = None,
+    epochs: str | None = None,
+    prompts: str | None = None,
+    presets: str | None = None,
+    dataset: str | None = None,
+    name: str | None = None,
+    set_: list[str] | None = None,
+    force: bool = False,
+) -> None:
+    """BIGRec's experiment grid: models x training samples x epochs x prompt pairs x decoding presets;
+    writes grid.md (the published layout), ndcg10_by_epoch.png and params.md. Re-running computes
+    only the cells not yet computed."""
+    axes = {"models": models, "samples": samples, "epochs": epochs, "prompts": prompts}
+    axes |= {"presets": presets, "dataset": dataset}
+    try:
+        spec = load_grid(config, axes, set_ or [], name)
+    except GridError as err:
+        print(err, file=sys.stderr)
+        raise SystemExit(2) from None
+    run_grid(spec, force)
