@@ -198,7 +198,7 @@ def grid(
     axes |= {"presets": presets, "dataset": dataset}
     try:
         spec = load_grid(config, axes, set_ or [], name)
-    except GridError as err:
-        print(err, file=sys.stderr)
+    except (GridError, SystemExit) as err:  # SystemExit: the profile helpers' (--set, a table)
+        print(err if isinstance(err, GridError) else err.code, file=sys.stderr)
         raise SystemExit(2) from None
     run_grid(spec, force)

@@ -5,6 +5,7 @@ skipped. tasks.py holds only the invoke tasks and their help; each module here s
 - runs: the run folder (lock, input hashes, skip keys, manifest, one stage as a subprocess)
 - stages: the recommendation pipeline's stages, their config files and the pre-flight check
 - interests: the interest-summary pipeline
+- grid, grid_tables: BIGRec's experiment grid (`invoke grid`) and its published-layout table and plot
 - bench: the benchmark runner behind `invoke bench`
 """
 

@@ -31,7 +31,7 @@ from typing import Any
 
 from pipeline import ROOT
 from pipeline.grid_tables import write_grid_tables
-from pipeline.profiles import Settings, apply_overrides, closest, shown, where
+from pipeline.profiles import Settings, add_table, apply_overrides, closest, shown, where
 from pipeline.runs import Run, device, git_commit, runs_dir, sha256, versions, write_json
 from pipeline.stages import (
     DATASETS,
@@ -309,15 +309,7 @@ def _read_file(path: Path) -> tuple[dict[str, Any], Settings, dict[str, str]]:
                 values[axis] = axis_value
                 origins[axis] = f"{where(path, 'axes', axis)}, field 'axes.{axis}'"
         elif key in STAGE_SECTIONS and isinstance(value, dict):
-            table = settings.setdefault(key, {})
-            for option, option_value in value.items():
-                if isinstance(option_value, dict):
-                    raise GridError(
-                        f"error: {where(path, key, option)}, field '{key}.{option}': expected a "
-                        "number, string, boolean or list, got a table"
-                    )
-                table[option] = option_value
-                settings.origins[(key, option)] = where(path, key, option)
+            add_table(settings, path, key, value)
         elif key in ("axes", *STAGE_SECTIONS):
             raise GridError(
                 f"error: {where(path, None, key)}, field {key!r}: expected a table [{key}]"

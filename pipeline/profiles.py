@@ -135,16 +135,22 @@ def _load_profile(spec: str, base: Path = PROFILES_DIR, chain: tuple[Path, ...] 
                 f"error: {where(path, None, section)}, field {section!r}: expected a table "
                 f"[{section}] of options, got {table!r}"
             )
-        target = settings.setdefault(section, {})
-        for key, value in table.items():
-            if isinstance(value, dict):
-                raise SystemExit(
-                    f"error: {where(path, section, key)}, field '{section}.{key}': expected a "
-                    "number, string, boolean or list, got a table"
-                )
-            target[key] = value
-            settings.origins[(section, key)] = where(path, section, key)
+        add_table(settings, path, section, table)
     return settings
+
+
+def add_table(settings: Settings, path: Path, section: str, table: dict[str, Any]) -> None:
+    """A stage table of file `path` into `settings`, key by key, each remembering its line. Values
+    must be plain (numbers, strings, booleans, lists): they become the stage's CLI options."""
+    target = settings.setdefault(section, {})
+    for key, value in table.items():
+        if isinstance(value, dict):
+            raise SystemExit(
+                f"error: {where(path, section, key)}, field '{section}.{key}': expected a "
+                "number, string, boolean or list, got a table"
+            )
+        target[key] = value
+        settings.origins[(section, key)] = where(path, section, key)
 
 
 def resolve_profile(
