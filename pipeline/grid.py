@@ -397,9 +397,11 @@ def load_grid(
 # the stages
 
 
-def grid_commands(
-    grid: Grid, run: Path
-) -> list[tuple[str, list[Any], list[Path], list[Path], Path | None]]:
+# A stage before its config file is written: its argv still holds `opts` (see `with_config_files`).
+Command = tuple[str, list[Any], list[Path], list[Path], Path | None]
+
+
+def grid_commands(grid: Grid, run: Path) -> list[Command]:
     """Every stage of the grid, in the order they run: data, embeddings, the parameter table, the
     zero-shot cells, then each training run followed by its cells. Settings are `opts` (written to
     the stage's config file); the axes' values are tagged with section "axes"."""
@@ -410,7 +412,7 @@ def grid_commands(
     # Generation loads the base model the way training did.
     loading = {k: v for k, v in s.get("train", {}).items() if k == "quantization"}
     lora = {k: v for k, v in s.get("train", {}).items() if k in ("lora_r", "lora_target_modules")}
-    commands: list[tuple[str, list[Any], list[Path], list[Path], Path | None]] = [
+    commands: list[Command] = [
         (
             "data",
             ["llmrec-data", "prepare", "--dataset", grid.dataset, "--out", str(data)]
@@ -437,7 +439,7 @@ def grid_commands(
         ),
     ]
 
-    def cell_commands(cell: Cell) -> list[tuple[str, list[Any], list[Path], list[Path], None]]:
+    def cell_commands(cell: Cell) -> list[Command]:
         folder, adapter = cell.folder(run), cell.adapter(run)
         predictions = folder / "predictions.jsonl"
         argv = ["llmrec-train", "generate", "--examples", str(test), "--items", str(items)]
@@ -535,12 +537,13 @@ def run_grid(grid: Grid, force: bool) -> Path:
     write_configs(configs)
     check_stages(stages, configs)  # every stage, before the first one runs
     runner = Run(run, force)
-    axes = {a: [str(v) if isinstance(v, PromptPair) else v for v in getattr(grid, a)] for a in AXES}
+    axes = {"models": [f"{m.name}={m.id}" for m in grid.models], "samples": grid.samples}
+    axes |= {"epochs": grid.epochs, "prompts": [p.slug for p in grid.prompts]}
     runner.manifest.update(
         {
             "grid": grid.name,
             "dataset": grid.dataset,
-            "axes": {**axes, "models": [f"{m.name}={m.id}" for m in grid.models]},
+            "axes": {**axes, "presets": grid.presets},
             "config": grid.settings,
             "versions": versions(),
             "git_commit": git_commit(),
