@@ -48,9 +48,9 @@ def _line_label(row: dict[str, Any], samples: int, presets: int) -> str:
     return " ".join(parts)
 
 
-def plot_ndcg_by_epoch(rows: list[dict[str, Any]], path: Path) -> None:
+def plot_ndcg_by_epoch(rows: list[dict[str, Any]], path: Path) -> list[str]:
     """NDCG@10 against epoch: one line per (model, prompt) (and sample size or preset when the grid
-    has several); a zero-shot row is a dotted horizontal line across the epochs."""
+    has several); a zero-shot row is a dotted horizontal line across the epochs. Returns the legend."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -79,13 +79,14 @@ def plot_ndcg_by_epoch(rows: list[dict[str, Any]], path: Path) -> None:
     ax.set_xticks(epochs)
     ax.grid(alpha=0.3)
     # A fixed corner: matplotlib's 'best' placement warns when it is slow (a busy CPU).
-    ax.legend(fontsize=8, loc="upper left")
+    legend = ax.legend(fontsize=8, loc="upper left")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp.png")
     fig.savefig(tmp, dpi=120)
     plt.close(fig)
     tmp.replace(path)
+    return [text.get_text() for text in legend.get_texts()]
 
 
 def write_grid_tables(rows: list[dict[str, Any]], folder: Path, heading: str) -> list[Path]:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.grid import GRIDS_DIR, GridError, grid_commands, load_grid
-from pipeline.grid_tables import grid_table
+from pipeline.grid_tables import grid_table, plot_ndcg_by_epoch
 from pipeline.stages import check_stages, with_config_files, write_configs
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -175,3 +175,18 @@ def test_the_table_has_the_published_layout():
     values = " | ".join(f"{k / 1000:.4f}" for k in (1, 3, 5, 10, 20, 50))
     assert lines[2] == f"| llama-7b | 0 | 0 | None+basic | {values} | {values} |"
     assert lines[3] == f"| llama-7b | 1024 | 3 | Enhanced+basic | {values} | {values} |"
+
+
+def test_the_plot_has_one_line_per_model_and_prompt(tmp_path):
+    rows = [
+        {"model": "m", "sample": 0, "epoch": 0, "prompt": "None+basic", "ndcg": 0.01},
+        *(
+            {"model": "m", "sample": 128, "epoch": e, "prompt": p, "ndcg": e / 100}
+            for e in (1, 2, 3)
+            for p in ("Basic+basic", "Enhanced+enhanced")
+        ),
+    ]
+    rows = [{**r, "preset": "bigrec-game", "metrics": {"ndcg@10": r["ndcg"]}} for r in rows]
+    legend = plot_ndcg_by_epoch(rows, tmp_path / "plot.png")
+    assert legend == ["m Basic+basic", "m Enhanced+enhanced", "m None+basic (zero-shot)"]
+    assert (tmp_path / "plot.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
