@@ -166,6 +166,53 @@ def test_rank_writes_the_scores_contract(model_path, data_dir, tmp_path):
         assert r["score"] == pytest.approx(means[(r["example_id"], r["item_id"])], abs=1e-3)
 
 
+@pytest.mark.slow
+def test_prior_weight_subtracts_each_titles_likelihood_without_history(
+    model_path, data_dir, tmp_path
+):
+    from llmrec_train.data import read_examples as read_prompts
+    from llmrec_train.data import read_item_titles
+    from llmrec_train.generate import Generator
+
+    examples_file = data_dir / "valid.jsonl"
+    n = len(_rows(examples_file))
+    a = _write_scores(tmp_path / "a", _source_rows(examples_file, 0, 4), _meta(data_dir, n, 4))
+    common = {
+        "examples": examples_file,
+        "items": data_dir / "items.parquet",
+        "candidates": [str(a)],
+        "model": model_path,
+        "batch_size": 3,
+        "bf16": False,
+    }
+    plain = pq.read_table(rank(RankConfig(out=tmp_path / "sum", **common)) / LIKELIHOODS_FILE)
+    out = rank(RankConfig(out=tmp_path / "pmi", prior_weight=0.5, **common))
+    meta, table = read_scores(out)
+    assert meta["prior_weight"] == 0.5 and meta["score"] == "sum minus 0.5 x prior"
+    lik = pq.read_table(out / LIKELIHOODS_FILE).to_pylist()
+    assert "logp_prior" not in plain.column_names
+    # The conditional likelihoods do not change; the score subtracts half the prior.
+    assert [r["logp_sum"] for r in lik] == plain.column("logp_sum").to_pylist()
+    want = {(r["example_id"], r["item_id"]): r["logp_sum"] - 0.5 * r["logp_prior"] for r in lik}
+    got = {(r["example_id"], r["item_id"]): r["score"] for r in table.to_pylist()}
+    assert got.keys() == want.keys()
+    assert all(got[k] == pytest.approx(want[k], abs=1e-6) for k in want)
+    # The prior is the title's log-likelihood after the instruction with an empty input: one value
+    # per title, the same in every example, equal to a full forward pass.
+    gen = Generator(model_path, bf16=False)
+    titles = read_item_titles(data_dir / "items.parquet")
+    instruction = read_prompts(examples_file)[0].instruction
+    empty = gen.builder.encode_prompt(instruction, "")
+    by_item: dict[int, set[float]] = {}
+    for r in lik:
+        by_item.setdefault(r["item_id"], set()).add(round(r["logp_prior"], 9))
+    assert all(len(v) == 1 for v in by_item.values())
+    for item in list(by_item)[:3]:
+        completion = gen.builder.encode_completion(f'"{titles[item]}"')
+        expected = full_forward_loglik(gen.model, empty, completion)
+        assert next(iter(by_item[item])) == pytest.approx(expected, abs=1e-3)
+
+
 # --------------------------------------------------------------------------- files only
 
 

@@ -556,6 +556,16 @@ class RankConfig:
             "title's log-likelihood as the model would generate it; both are in likelihoods.parquet)."
         ),
     )
+    prior_weight: float = field(
+        default=0.0,
+        metadata=_help(
+            "Calibration: subtract this weight times the title's prior, its log-likelihood after "
+            "the same instruction with an empty input (no history), computed once per title. 1 "
+            "scores the pointwise mutual information of history and title, so titles the model "
+            "finds likely whatever the history (short, generic) stop winning; 0: no prior. The "
+            "prior is written to likelihoods.parquet (logp_prior) whenever it is computed."
+        ),
+    )
     exclude_history: bool = field(
         default=True,
         metadata=_help(
@@ -591,6 +601,8 @@ class RankConfig:
         for name in ("candidates_per_source", "batch_size"):
             if getattr(self, name) < 1:
                 raise UsageError(f"--{_flag(name)} must be >= 1, got {getattr(self, name)}")
+        if not math.isfinite(self.prior_weight):
+            raise UsageError(f"--prior-weight must be a finite number, got {self.prior_weight}")
         if not self.candidates:
             raise UsageError("--candidates: give at least one score file (PATH or PATH:N)")
         self.candidate_sources()  # fail now on a bad PATH:N

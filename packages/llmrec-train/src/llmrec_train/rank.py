@@ -411,8 +411,28 @@ def _clear_outputs(out: Path) -> None:
         (out / name).unlink(missing_ok=True)
 
 
+def title_priors(
+    scorer: LikelihoodScorer, prompt_ids: list[int], completions: list[tuple[int, ...]]
+) -> dict[tuple[int, ...], float]:
+    """log P(completion | prompt) for each distinct completion, scored in chunks: the prior of each
+    title after a prompt without history (one prompt pass per chunk)."""
+    chunk = 1024  # bounds the per-call lists, not the batch (scorer.batch_size)
+    out: dict[tuple[int, ...], float] = {}
+    distinct = list(dict.fromkeys(completions))
+    for start in range(0, len(distinct), chunk):
+        part = distinct[start : start + chunk]
+        values = scorer.score(prompt_ids, [list(c) for c in part])
+        out.update(zip(part, values.tolist(), strict=True))
+    return out
+
+
 def _write_likelihoods(
-    path: Path, example_ids: list[str], candidates: list[list[int]], sums, n_tokens
+    path: Path,
+    example_ids: list[str],
+    candidates: list[list[int]],
+    sums,
+    n_tokens,
+    priors=None,
 ) -> None:
     import os
     import tempfile
@@ -434,6 +454,9 @@ def _write_likelihoods(
             "n_tokens": pa.array(tokens, pa.int64()),
         }
     )
+    if priors is not None:
+        prior = np.concatenate(priors) if priors else np.zeros(0)
+        table = table.append_column("logp_prior", pa.array(prior, pa.float64()))
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
@@ -487,14 +510,30 @@ def rank(config: RankConfig) -> Path:
     _clear_outputs(config.out)
 
     title_ids: dict[int, list[int]] = {}  # item -> completion token ids, tokenized once per run
-    sums: list[np.ndarray] = []
-    n_tokens: list[np.ndarray] = []
-    t0 = time.perf_counter()
-    bar = tqdm(prompt_ids, desc="ranking", unit="example")
-    for prompt, items in zip(bar, candidates, strict=True):
+    for items in candidates:
         for item in items:
             if item not in title_ids:
                 title_ids[item] = gen.builder.encode_completion(f'"{titles[item]}"')
+    sums: list[np.ndarray] = []
+    n_tokens: list[np.ndarray] = []
+    t0 = time.perf_counter()
+    # The prior of each title: after each distinct instruction with an empty input (no history).
+    priors: dict[tuple[str, tuple[int, ...]], float] = {}
+    if config.prior_weight:
+        instructions = sorted({p.instruction for p in prompts})
+        for instruction in tqdm(instructions, desc="title priors", unit="instruction"):
+            used = [
+                tuple(title_ids[item])
+                for p, items in zip(prompts, candidates, strict=True)
+                if p.instruction == instruction
+                for item in items
+            ]
+            empty_prompt = gen.builder.encode_prompt(instruction, "")
+            for ids, value in title_priors(scorer, empty_prompt, used).items():
+                priors[(instruction, ids)] = value
+    example_priors: list[np.ndarray] = []
+    bar = tqdm(prompt_ids, desc="ranking", unit="example")
+    for prompt, items, example in zip(bar, candidates, prompts, strict=True):
         # Items sharing a title share a score: each distinct completion is scored once.
         distinct: dict[tuple[int, ...], int] = {}
         for item in items:
@@ -504,11 +543,16 @@ def rank(config: RankConfig) -> Path:
         pick = [distinct[tuple(title_ids[item])] for item in items]
         sums.append(values[pick])
         n_tokens.append(np.array([len(title_ids[item]) for item in items]))
+        if priors:
+            example_priors.append(
+                np.array([priors[(example.instruction, tuple(title_ids[i]))] for i in items])
+            )
     seconds = time.perf_counter() - t0
 
-    per_example = [
-        s / t if config.length_normalize else s for s, t in zip(sums, n_tokens, strict=True)
-    ]
+    per_example = []
+    for r, (s, t) in enumerate(zip(sums, n_tokens, strict=True)):
+        value = s - config.prior_weight * example_priors[r] if priors else s
+        per_example.append(value / t if config.length_normalize else value)
 
     written = 0
 
@@ -544,13 +588,21 @@ def rank(config: RankConfig) -> Path:
         },
     }
     score_info = {
-        "score": "mean" if config.length_normalize else "sum",
+        "score": ("mean" if config.length_normalize else "sum")
+        + (f" minus {config.prior_weight:g} x prior" if config.prior_weight else ""),
         "length_normalize": config.length_normalize,
+        "prior_weight": config.prior_weight,
+        "prior": "log P(title | the instruction with an empty input)" if priors else None,
         "completion": "the quoted title then the end-of-turn token, as training and generation use",
     }
     config.out.mkdir(parents=True, exist_ok=True)
     _write_likelihoods(
-        config.out / LIKELIHOODS_FILE, examples.example_ids, candidates, sums, n_tokens
+        config.out / LIKELIHOODS_FILE,
+        examples.example_ids,
+        candidates,
+        sums,
+        n_tokens,
+        example_priors if priors else None,
     )
     versions = package_versions()
     write_scores(
