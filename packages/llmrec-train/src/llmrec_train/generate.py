@@ -21,7 +21,7 @@ from llmrec_train._io import (
     package_versions,
     sha256_file,
 )
-from llmrec_train.config import GenerateConfig
+from llmrec_train.config import DEFAULT_MODEL, GenerateConfig
 from llmrec_train.constrained import TitleTrie, TrieLogitsProcessor
 from llmrec_train.data import Example, read_examples, read_item_titles
 from llmrec_train.errors import UsageError
@@ -39,12 +39,23 @@ from llmrec_train.train import ADAPTER_META
 log = logging.getLogger(__name__)
 
 
+def adapter_settings(adapter: Path | None) -> dict[str, Any]:
+    """The training settings recorded beside a LoRA adapter (llmrec_train.json: its base `model`,
+    `template`, `prompt_format`, ...); {} without an adapter or without that record."""
+    if adapter is None:
+        return {}
+    if not (Path(adapter) / "adapter_config.json").is_file():
+        raise FileNotFoundError(f"{adapter}: not a PEFT adapter folder (no adapter_config.json)")
+    meta = Path(adapter) / ADAPTER_META
+    return json.loads(meta.read_text(encoding="utf-8")) if meta.is_file() else {}
+
+
 class Generator:
     """A loaded model (with or without a LoRA adapter) and its prompt builder, ready to answer examples."""
 
     def __init__(
         self,
-        model: str,
+        model: str | None,
         *,
         adapter: Path | None = None,
         template: str | None = None,
@@ -53,18 +64,12 @@ class Generator:
         bf16: bool | None = None,
         merge_lora: bool = True,
     ) -> None:
-        trained: dict[str, Any] = {}
-        if adapter is not None:
-            meta = Path(adapter) / ADAPTER_META
-            if not (Path(adapter) / "adapter_config.json").is_file():
-                raise FileNotFoundError(
-                    f"{adapter}: not a PEFT adapter folder (no adapter_config.json)"
-                )
-            if meta.is_file():
-                trained = json.loads(meta.read_text(encoding="utf-8"))
+        # What is not given comes from the adapter's training record, else the defaults.
+        trained = adapter_settings(adapter)
+        self.model_name: str = model or trained.get("model") or DEFAULT_MODEL
         self.template = template or trained.get("template", "basic")
         self.prompt_format = prompt_format or trained.get("prompt_format", "auto")
-        self.model_path = resolve_model(model)
+        self.model_path = resolve_model(self.model_name)
         self.tokenizer = load_tokenizer(self.model_path)
         self.tokenizer.padding_side = "left"
         self.builder = PromptBuilder(self.tokenizer, self.template, self.prompt_format)
@@ -370,7 +375,7 @@ def generate(config: GenerateConfig) -> Path:
     atomic_write_jsonl(config.out, rows)
     beam = config.decoding == "beam"
     meta = {
-        "model": config.model,
+        "model": gen.model_name,
         "adapter": str(config.adapter) if config.adapter is not None else None,
         "preset": config.preset,
         "decoding": config.decoding,

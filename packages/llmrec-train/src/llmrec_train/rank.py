@@ -33,7 +33,7 @@ from llmrec_train._io import (
     package_versions,
     sha256_file,
 )
-from llmrec_train.config import DEFAULT_MODEL, RankConfig
+from llmrec_train.config import RankConfig
 from llmrec_train.data import read_examples as read_prompts
 from llmrec_train.data import read_item_titles
 from llmrec_train.errors import ContractError, UsageError
@@ -395,15 +395,6 @@ def full_forward_loglik(model: Any, prompt_ids: list[int], completion: list[int]
 # --------------------------------------------------------------------------- command
 
 
-def _adapter_base_model(adapter: Path | None) -> str | None:
-    """The base model an adapter was trained on (its llmrec_train.json), if recorded."""
-    from llmrec_train.train import ADAPTER_META
-
-    if adapter is None or not (adapter / ADAPTER_META).is_file():
-        return None
-    return json.loads((adapter / ADAPTER_META).read_text(encoding="utf-8")).get("model")
-
-
 def _clear_outputs(out: Path) -> None:
     """The previous run's files go first, so an interrupted run leaves no score file behind
     (stale or half-written); each new file is written through a temporary file."""
@@ -490,9 +481,8 @@ def rank(config: RankConfig) -> Path:
             f"{config.examples}: example {examples.example_ids[empty[0]]!r} has no candidate left "
             f"({len(empty)} example(s)): every candidate is in its history; take more per source"
         )
-    model_name = config.model or _adapter_base_model(config.adapter) or DEFAULT_MODEL
     gen = Generator(
-        model_name,
+        config.model,
         adapter=config.adapter,
         template=config.template,
         prompt_format=config.prompt_format,
@@ -567,7 +557,7 @@ def rank(config: RankConfig) -> Path:
 
     split = config.examples.stem
     llm = {
-        "model": model_name,
+        "model": gen.model_name,
         "model_path": gen.model_path,
         "adapter": str(config.adapter) if config.adapter is not None else None,
         "lora": config.adapter is not None,
