@@ -26,7 +26,7 @@ def test_unknown_target_module(model_path, data_dir, tmp_path):
 
 
 def test_missing_training_file(tmp_path):
-    with pytest.raises(FileNotFoundError, match=r"nope\.jsonl: examples file not found"):
+    with pytest.raises(UsageError, match=r"nope\.jsonl: examples file not found"):
         train(TrainConfig(train_file=tmp_path / "nope.jsonl", output_dir=tmp_path / "out"))
 
 
@@ -43,18 +43,22 @@ def test_bad_rows_name_file_line_and_field(tmp_path: Path):
     f.write_text(
         json.dumps(good) + "\n" + json.dumps({**good, "example_id": "b", "output": 3}) + "\n"
     )
-    with pytest.raises(ContractError, match=r"train.jsonl:2: field 'output' must be a string"):
+    with pytest.raises(ContractError) as err:
         read_examples(f)
+    # llmrec-cli's BadInput shape: the parts as fields, and one message format for every package
+    assert (err.value.file, err.value.line, err.value.field) == (str(f), 2, "output")
+    assert str(err.value) == f"{f}, line 2, field 'output': expected a string, got int"
     f.write_text(json.dumps(good) + "\n{not json\n")
-    with pytest.raises(ContractError, match=r"train.jsonl:2: not valid JSON"):
+    with pytest.raises(ContractError, match=r"train.jsonl, line 2: not valid JSON"):
         read_examples(f)
     f.write_text(json.dumps(good) + "\n" + json.dumps({**good, "history_titles": "A"}) + "\n")
     with pytest.raises(
-        ContractError, match=r"train.jsonl:2: field 'history_titles' must be a list of non-empty"
+        ContractError,
+        match=r"train.jsonl, line 2, field 'history_titles': expected a list of non-empty",
     ):
         read_examples(f)
     f.write_text(json.dumps({"example_id": "a", "input": "x", "output": "y"}) + "\n")
-    with pytest.raises(ContractError, match=r"train.jsonl:1: missing field 'instruction'"):
+    with pytest.raises(ContractError, match=r"train.jsonl, line 1, field 'instruction': missing"):
         read_examples(f)
 
 
@@ -149,6 +153,31 @@ def test_cli_bad_input_is_one_line_and_exit_2(data_dir, tmp_path):
         check=False,
     )
     assert version.returncode == 0 and version.stdout.startswith("llmrec-train 0.")
+
+
+def test_cli_missing_input_is_one_line_exit_2_and_a_bug_keeps_its_traceback(
+    data_dir, tmp_path, monkeypatch
+):
+    """A missing input file is bad input (UsageError naming the file); any other exception, a
+    FileNotFoundError from our own code included, is a bug: the CLI lets it raise (exit 1)."""
+    import errno
+
+    import llmrec_train.generate as generate_module
+    from llmrec_train.cli import app
+    from typer.testing import CliRunner
+
+    runner = CliRunner()
+    argv = ["generate", "--out", str(tmp_path / "p.jsonl"), "--examples"]
+    res = runner.invoke(app, [*argv, str(tmp_path / "nope.jsonl")])
+    assert res.exit_code == 2
+    assert res.output == f"error: {tmp_path / 'nope.jsonl'}: examples file not found\n"
+
+    def bug(*args, **kwargs):
+        raise FileNotFoundError(errno.ENOENT, "No such file or directory", "/internal/state")
+
+    monkeypatch.setattr(generate_module, "read_examples", bug)
+    res = runner.invoke(app, [*argv, str(data_dir / "test.jsonl")])
+    assert res.exit_code == 1 and isinstance(res.exception, FileNotFoundError)
 
 
 def test_generate_to_an_unwritable_place_fails_before_the_model_loads(data_dir, tmp_path):

@@ -147,11 +147,11 @@ def test_examples_without_videos_are_a_clear_error(tmp_path: Path):
     ]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     assert len(read_examples(path, require_output=False)) == 2
-    with pytest.raises(ContractError, match=r"test.jsonl:2: field 'videos' must be"):
+    with pytest.raises(ContractError, match=r"test.jsonl, line 2, field 'videos': expected a list"):
         read_examples(path, require_output=False, require_videos=True)
     del rows[1]["videos"]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    with pytest.raises(ContractError, match=r"test.jsonl:2: missing field 'videos'"):
+    with pytest.raises(ContractError, match=r"test.jsonl, line 2, field 'videos': missing"):
         read_examples(path, require_output=False, require_videos=True)
 
 
@@ -197,5 +197,7 @@ def test_an_example_system_prompt_replaces_the_template_default(builder, tmp_pat
     assert "SmolLM" in builder.prompt_text(user, "")
     path = tmp_path / "x.jsonl"
     path.write_text(json.dumps({"example_id": "a", "instruction": "i", "input": "", "system": 3}))
-    with pytest.raises(ContractError, match=r"x.jsonl:1: field 'system' must be a string or null"):
+    with pytest.raises(
+        ContractError, match=r"x.jsonl, line 1, field 'system': expected a string or null"
+    ):
         read_examples(path, require_output=False)

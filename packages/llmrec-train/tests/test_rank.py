@@ -292,7 +292,7 @@ def test_bad_candidate_meta_and_types(examples, data_dir, tmp_path):
         ContractError, match=r"types\.parquet, field 'item_id': expected an integer, got string"
     ):
         read_candidate_source(tmp_path / "types.parquet", 3, ex, n_items, sha)
-    with pytest.raises(FileNotFoundError, match="candidate file not found"):
+    with pytest.raises(UsageError, match="missing: candidate file not found"):
         read_candidate_source(tmp_path / "missing", 3, ex, n_items, sha)
     # The top N per example, best first (ties by item id), from a valid file.
     good = read_candidate_source(_write_scores(tmp_path / "good", rows, None), 2, ex, n_items, sha)

@@ -82,11 +82,14 @@ def test_titles_loss_needs_the_history_titles(tokenizer, data_dir, tmp_path):
     ex = read_examples(data_dir / "train.jsonl")[0]
     bare = Example(ex.example_id, ex.instruction, ex.input, ex.output, {}, line=7)
     with pytest.raises(
-        UsageError, match=r"t\.jsonl:7: example_id .*needs the field 'history_titles'"
+        UsageError, match=r"t\.jsonl, line 7, field 'history_titles': example_id .*missing"
     ):
         tokenize_examples([bare], builder, loss_on="titles", source=Path("t.jsonl"))
     wrong = Example(ex.example_id, ex.instruction, ex.input, ex.output, {}, ("Nope (1900)",), 3)
-    with pytest.raises(UsageError, match=r"t\.jsonl:3: .*'Nope \(1900\)' does not occur"):
+    with pytest.raises(
+        UsageError,
+        match=r"t\.jsonl, line 3, field 'history_titles': .*'Nope \(1900\)' does not occur",
+    ):
         tokenize_examples([wrong], builder, loss_on="titles", source=Path("t.jsonl"))
 
 

@@ -26,13 +26,12 @@ app = typer.Typer(
 
 def command_from_dataclass(cls: type, run: Callable[[Any], Any]) -> Callable[..., None]:
     """The llmrec-cli adapter with this package's settings: one option per dataclass field plus
-    `--config FILE`; UsageError and a missing file are bad input (exit 2), Ctrl-C says how to
-    continue (exit 130), anything else is a bug (traceback)."""
+    `--config FILE`; UsageError (a missing input file included) is bad input (exit 2), Ctrl-C
+    says how to continue (exit 130), anything else is a bug (traceback)."""
     return command_from_config(
         cls,
         run,
         error=UsageError,
-        also_bad_input=(FileNotFoundError,),
         setup=_setup,
         interrupted=_interrupt_hint,
     )

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from llmrec_train.errors import ContractError
+from llmrec_train.errors import ContractError, UsageError
 
 __all__ = ["ContractError", "Example", "read_examples", "read_item_titles", "sample_examples"]
 
@@ -50,7 +50,7 @@ def read_examples(
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: examples file not found")
+        raise UsageError("examples file not found", file=path)
     examples: list[Example] = []
     seen: set[str] = set()
     with path.open(encoding="utf-8") as f:
@@ -60,24 +60,30 @@ def read_examples(
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as e:
-                raise ContractError(f"{path}:{line_no}: not valid JSON ({e.msg})") from e
+                raise ContractError(f"not valid JSON ({e.msg})", file=path, line=line_no) from e
             if not isinstance(row, dict):
                 raise ContractError(
-                    f"{path}:{line_no}: expected a JSON object, got {type(row).__name__}"
+                    f"expected a JSON object, got {type(row).__name__}", file=path, line=line_no
                 )
             fields = REQUIRED_FIELDS if require_output else REQUIRED_FIELDS[:3]
             for field in fields:
                 if field not in row:
-                    raise ContractError(f"{path}:{line_no}: missing field {field!r}")
+                    raise ContractError(
+                        "missing; expected a string", file=path, line=line_no, field=field
+                    )
                 if not isinstance(row[field], str):
                     raise ContractError(
-                        f"{path}:{line_no}: field {field!r} must be a string, "
-                        f"got {type(row[field]).__name__}"
+                        f"expected a string, got {type(row[field]).__name__}",
+                        file=path,
+                        line=line_no,
+                        field=field,
                     )
             if not isinstance(row.get("system", ""), str | None):
                 raise ContractError(
-                    f"{path}:{line_no}: field 'system' must be a string or null, "
-                    f"got {type(row['system']).__name__}"
+                    f"expected a string or null, got {type(row['system']).__name__}",
+                    file=path,
+                    line=line_no,
+                    field="system",
                 )
             if require_videos:
                 _check_videos(path, line_no, row)
@@ -87,11 +93,18 @@ def read_examples(
                 or not all(isinstance(t, str) and t for t in history_titles)
             ):
                 raise ContractError(
-                    f"{path}:{line_no}: field 'history_titles' must be a list of non-empty strings, "
-                    f"got {history_titles!r:.80}"
+                    f"expected a list of non-empty strings, got {history_titles!r:.80}",
+                    file=path,
+                    line=line_no,
+                    field="history_titles",
                 )
             if row["example_id"] in seen:
-                raise ContractError(f"{path}:{line_no}: duplicate example_id {row['example_id']!r}")
+                raise ContractError(
+                    f"{row['example_id']!r} appears twice; expected unique ids",
+                    file=path,
+                    line=line_no,
+                    field="example_id",
+                )
             seen.add(row["example_id"])
             examples.append(
                 Example(
@@ -111,8 +124,10 @@ def _check_videos(path: Path, line_no: int, row: dict[str, Any]) -> None:
     videos = row.get("videos")
     if "videos" not in row:
         raise ContractError(
-            f"{path}:{line_no}: missing field 'videos' (the input labels, needed by "
-            "--constrained-interests)"
+            "missing; expected the input labels (needed by --constrained-interests)",
+            file=path,
+            line=line_no,
+            field="videos",
         )
     if (
         not isinstance(videos, list)
@@ -120,8 +135,10 @@ def _check_videos(path: Path, line_no: int, row: dict[str, Any]) -> None:
         or not any(x.strip() for v in videos for x in v)
     ):
         raise ContractError(
-            f"{path}:{line_no}: field 'videos' must be a list of lists of label strings with at "
-            f"least one label, got {videos!r}"
+            f"expected a list of lists of label strings with at least one label, got {videos!r}",
+            file=path,
+            line=line_no,
+            field="videos",
         )
 
 
@@ -141,22 +158,26 @@ def read_item_titles(path: Path) -> dict[int, str]:
 
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: items file not found")
+        raise UsageError("items file not found", file=path)
     table = pq.read_table(path)
     for column in ("item_id", "title"):
         if column not in table.column_names:
-            raise ContractError(f"{path}: missing column {column!r} (have {table.column_names})")
+            raise ContractError(
+                f"missing column; expected one (have {table.column_names})", file=path, field=column
+            )
     ids = table.column("item_id").to_pylist()
     titles = table.column("title").to_pylist()
     out: dict[int, str] = {}
     for row, (item_id, title) in enumerate(zip(ids, titles, strict=True)):
         if not isinstance(item_id, int):
-            raise ContractError(f"{path}: row {row}: item_id must be an integer, got {item_id!r}")
+            raise ContractError(
+                f"expected an integer, got {item_id!r}", file=path, row=row, field="item_id"
+            )
         if not isinstance(title, str) or not title.strip():
             raise ContractError(
-                f"{path}: row {row}: title must be a non-empty string, got {title!r}"
+                f"expected a non-empty string, got {title!r}", file=path, row=row, field="title"
             )
         out[item_id] = title
     if not out:
-        raise ContractError(f"{path}: the item catalogue is empty")
+        raise ContractError("the item catalogue is empty; expected items", file=path)
     return out

@@ -45,7 +45,9 @@ def adapter_settings(adapter: Path | None) -> dict[str, Any]:
     if adapter is None:
         return {}
     if not (Path(adapter) / "adapter_config.json").is_file():
-        raise FileNotFoundError(f"{adapter}: not a PEFT adapter folder (no adapter_config.json)")
+        raise UsageError(
+            "not a PEFT adapter folder; expected adapter_config.json in it", file=adapter
+        )
     meta = Path(adapter) / ADAPTER_META
     return json.loads(meta.read_text(encoding="utf-8")) if meta.is_file() else {}
 
@@ -318,7 +320,7 @@ def generate(config: GenerateConfig) -> Path:
         config.examples, require_output=False, require_videos=config.constrained_interests
     )
     if not examples:
-        raise UsageError(f"{config.examples}: no examples to generate for")
+        raise UsageError("no examples to generate for", file=config.examples)
     if config.n >= 0:
         examples = examples[: config.n]
     titles = read_item_titles(config.items) if config.constrained and config.items else None
@@ -336,8 +338,9 @@ def generate(config: GenerateConfig) -> Path:
         trie = TitleTrie.from_titles(titles.values(), gen.builder)
         if trie.n_sequences < (config.num_return_sequences or 1):
             raise UsageError(
-                f"{config.items}: {trie.n_sequences} distinct titles, fewer than "
-                f"num_return_sequences={config.num_return_sequences}"
+                f"{trie.n_sequences} distinct titles, fewer than "
+                f"num_return_sequences={config.num_return_sequences}",
+                file=config.items,
             )
     t0 = time.perf_counter()
     outputs = gen.generate(

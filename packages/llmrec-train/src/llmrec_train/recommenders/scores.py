@@ -118,7 +118,8 @@ def write_scores(
                     eid = examples.example_ids[start + row]
                     if len(item_ids) == 0:
                         raise ContractError(
-                            f"{examples.path}: example {eid!r}: no candidate item left to score"
+                            f"example {eid!r}: no candidate item left to score",
+                            file=examples.path,
                         )
                     ids_col += [eid] * len(item_ids)
                     item_parts.append(item_ids)
@@ -171,8 +172,8 @@ def read_scores(folder: Path) -> tuple[dict[str, Any], Any]:
     table = pq.read_table(folder / SCORES_FILE)
     for name, kind in (("example_id", "string"), ("item_id", "int64"), ("score", "double")):
         if name not in table.column_names or str(table.schema.field(name).type) != kind:
-            raise ContractError(f"{folder / SCORES_FILE}: column {name!r}: expected type {kind}")
+            raise ContractError(f"expected type {kind}", file=folder / SCORES_FILE, field=name)
     for key in ("schema_version", "model", "n_examples", "top_n", "items_sha256"):
         if key not in meta:
-            raise ContractError(f"{folder / META_FILE}: missing field {key!r}")
+            raise ContractError("missing", file=folder / META_FILE, field=key)
     return meta, table
