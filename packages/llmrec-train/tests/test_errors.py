@@ -105,7 +105,7 @@ def test_max_length_shorter_than_a_prompt_names_the_example(model_path, data_dir
         train_file=data_dir / "train.jsonl", output_dir=out, max_length=20, model=model_path
     )
     with pytest.raises(
-        UsageError, match=r"train\.jsonl:\d+: example_id 'train-\d+': its prompt is"
+        UsageError, match=r"train\.jsonl, line \d+: example_id 'train-\d+': its prompt is"
     ):
         train(config)
     assert not out.exists()

@@ -211,7 +211,7 @@ def test_bad_examples_exit_2_naming_file_line_field(seq_data: Path, tmp_path: Pa
         "--test", str(d / "test.jsonl"), "--items", str(d / "items.parquet"), "--out", str(tmp_path / "o"),
     )  # fmt: skip
     assert result.returncode == 2, result.stderr
-    assert f"{bad}:3" in result.stderr and "history_item_ids" in result.stderr
+    assert f"error: {bad}, line 3, field 'history_item_ids': expected a list" in result.stderr
     assert not (tmp_path / "o" / "valid" / "scores.parquet").exists()
 
 
