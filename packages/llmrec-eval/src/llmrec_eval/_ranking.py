@@ -125,7 +125,11 @@ class Weighting:
     rows: Callable[[np.ndarray], np.ndarray] | None = None
 
     def log1p(self, rows: np.ndarray) -> np.ndarray:
-        w = self.item[None, :] if self.item is not None else self.rows(rows)
+        if self.item is not None:
+            w = self.item[None, :]
+        else:
+            assert self.rows is not None, "Weights need `item` or `rows`"
+            w = self.rows(rows)
         return np.log1p(w.astype(np.float32))
 
 
@@ -360,7 +364,8 @@ class Ranker:
         preps = [prepared(m) for m in mats]
         # [B, T, depth] each text's best items; a missing text's list is -1
         lists = np.stack([_listed(p, depth) for p in preps], axis=1)
-        lists[~valid] = -1
+        if valid is not None:  # None: every example has every text
+            lists[~valid] = -1
         base = preps[0]  # min over texts (collapse, exclusion and weights commute with it)
         for p in preps[1:]:
             np.minimum(base, p, out=base)
@@ -438,7 +443,7 @@ class Ranker:
                     valid=queries.slots[rows, : len(mats)] >= 0,
                 )
                 ranks[g, rows] = r
-                if tl is not None:
+                if top is not None and tl is not None:
                     top[rows] = tl
             if progress is not None:
                 progress(len(rows))
@@ -479,6 +484,6 @@ class Ranker:
             excl = [exclude[i] for i in rows] if exclude is not None else None
             r, tl = self._finish([mat], None, targets[rows], excl, top_n, inplace=True)
             ranks[rows] = r
-            if tl is not None:
+            if top is not None and tl is not None:
                 top[rows] = tl
         return ranks, top

@@ -69,7 +69,10 @@ def read_raw_items(config: CatalogueConfig) -> RawItems:
     text, encoding = _decode(path, path.read_bytes(), config.encoding)
     fmt = _format(path, config.format)
     if fmt == "dat":
-        ids, titles, genres, where = [], [], [], []
+        ids: list[str] = []
+        titles: list[str] = []
+        genres: list[str | None] = []
+        where: list[dict[str, int]] = []
         # split("\n"), not splitlines(): latin-1 text may hold U+0085, which splitlines() breaks at
         for n, line in enumerate(text.split("\n"), start=1):
             line = line.removesuffix("\r")
@@ -86,7 +89,9 @@ def read_raw_items(config: CatalogueConfig) -> RawItems:
                 titles.append("::".join(parts[1:-1]))
                 genres.append(parts[-1].strip())
             where.append({"line": n})
-        extras = {"genres": genres} if any(g is not None for g in genres) else {}
+        extras: dict[str, list[str | None]] = (
+            {"genres": genres} if any(g is not None for g in genres) else {}
+        )
         return RawItems(ids, titles, extras, where, encoding)
     separator = "\t" if fmt == "tsv" else ","
     try:

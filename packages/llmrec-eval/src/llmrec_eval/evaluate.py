@@ -416,6 +416,7 @@ def _grade(
                 gammas=[gammas[-1]],
                 exclude=valid_exclude,
             )
+            assert vtop is not None  # top_n > 0: the top lists are computed
             write_scores(
                 folder / "valid",
                 vpreds.example_ids,
@@ -584,6 +585,7 @@ def popularity_row(config: PopularityConfig, *, recent: bool) -> RowResult:
         top_n=max(top_n, export_n),
         exclude=exclude,
     )
+    assert top is not None  # top_n > 0: the top lists are computed
     name = "recent-popular" if recent else "most-popular"
     if config.write_scores is not None:
         model = config.name or Path(config.out).resolve().name
@@ -597,6 +599,7 @@ def popularity_row(config: PopularityConfig, *, recent: bool) -> RowResult:
                 top_n=export_n,
                 exclude=_histories_canonical(valid, catalogue) if config.exclude_history else None,
             )
+            assert vtop is not None  # top_n > 0: the top lists are computed
             splits.append(("valid", valid, vtop))
         _write_split_scores(config, splits, export_n, model, catalogue, {"row": f"baseline {name}"})
     top = top[:, :top_n]
@@ -721,6 +724,7 @@ def content_row(config: ContentConfig) -> RowResult:
                 top_n=export_n,
                 exclude=_histories_canonical(valid, catalogue) if config.exclude_history else None,
             )
+            assert vtop is not None  # top_n > 0: the top lists are computed
             splits.append(("valid", valid, vtop))
         _write_split_scores(config, splits, export_n, model, catalogue, export)
     top = top[:, :top_n]

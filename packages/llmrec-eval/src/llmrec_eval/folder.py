@@ -159,7 +159,8 @@ def evaluate_folder(config: EvaluateConfig) -> list[dict[str, Any]]:
         out,
         command="evaluate (folder)",
         config=config_dict(config),
-        inputs=[config.items, config.embeddings, *(path for _, path in files)],
+        inputs=[p for p in (config.items, config.embeddings) if p is not None]
+        + [path for _, path in files],
         started=started,
     )
     return results

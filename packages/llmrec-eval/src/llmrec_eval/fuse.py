@@ -478,8 +478,12 @@ def out_of_fold_ranks(
     fold_weights = []
     for f in range(folds):
         train = fold_of != f
+
+        def on_train(w: np.ndarray, train: np.ndarray = train) -> float:
+            return objective(cands.ranks(w)[train])
+
         weights, _, _, _ = search_weights(
-            lambda w, train=train: objective(cands.ranks(w)[train]),
+            on_train,
             n_sources,
             method=method,
             grid_step=grid_step,
@@ -618,8 +622,12 @@ def fuse(config: FuseConfig) -> list[dict[str, Any]]:
         row_started = time.time() if group is not None else started
         used = [names[i] for i in idx]
         vc = _candidates(valid, idx, config, top_ns, catalogue, methods)
+
+        def on_valid(w: np.ndarray, vc: Candidates = vc) -> float:
+            return metric_fn(vc.ranks(w), metric_k)
+
         weights, best, method, trace = search_weights(
-            lambda w, vc=vc: metric_fn(vc.ranks(w), metric_k),
+            on_valid,
             len(idx),
             method=config.search,
             grid_step=config.grid_step,
@@ -694,6 +702,7 @@ def fuse(config: FuseConfig) -> list[dict[str, Any]]:
             config, out=row_out, name=row_name if group is None else f"{row_name}-without-{group}"
         )
         if group is None and config.write_scores is not None:
+            assert vtop is not None  # export_n > 0 with --write-scores: the top lists are computed
             folder = Path(config.write_scores)
             info = {"row": "fuse", "weights": chosen, "normalise": fusion["normalise"]}
             _fused_scores(folder / "valid", vc, weights, vtop, catalogue, row_config, info)

@@ -152,4 +152,5 @@ def ground(
     space = ItemSpace(embeddings.vectors, catalogue.canonical, distance)
     ranker = Ranker(space, fusion=fusion, depth=max(50, k))
     _, top = ranker.run(q.queries, np.zeros(len(nested), dtype=np.int64), top_n=k)
+    assert top is not None  # top_n > 0: the top lists are computed
     return top

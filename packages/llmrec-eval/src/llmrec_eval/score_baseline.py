@@ -45,6 +45,7 @@ def scores_row(config: ScoresConfig) -> RowResult:
         top_n=min(max(config.top_n, max(ks)), catalogue.n_groups),
         exclude=_histories_canonical(examples, catalogue) if config.exclude_history else None,
     )
+    assert top is not None  # top_n > 0: the top lists are computed
     meta = scores.meta or {}
     extra = {
         "source": {

@@ -80,9 +80,9 @@ def report(
     from llmrec_eval._errors import InputError
     from llmrec_eval.interests.report import ExampleSet, Run, write_report
 
-    for path in (out, metrics_out):
-        if path is not None:
-            check_writable(path, folder=False)
+    for written in (out, metrics_out):
+        if written is not None:
+            check_writable(written, folder=False)
     constrained = constrained or []
     counts = {"--off": len(off), "--on": len(on)}
     if constrained:
