@@ -90,6 +90,9 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+# peft 0.21's PeftModel.__init__ reads the deprecated `is_gradient_checkpointing` of transformers 5
+# (as in llmrec-train's conftest): the in-process peft count below.
+@pytest.mark.filterwarnings("ignore:`is_gradient_checkpointing` is deprecated:FutureWarning")
 def test_one_training_two_epoch_adapters_two_rows_then_only_missing_cells(env, grid_file):
     out = _grid(env, grid_file)
     run = Path(env["LLMREC_RUNS_DIR"]) / "grids" / "tiny"
