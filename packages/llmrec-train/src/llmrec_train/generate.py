@@ -9,9 +9,8 @@ import json
 import logging
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
 from tqdm.auto import tqdm
 
 from llmrec_train._io import (
@@ -22,7 +21,6 @@ from llmrec_train._io import (
     sha256_file,
 )
 from llmrec_train.config import DEFAULT_MODEL, GenerateConfig
-from llmrec_train.constrained import TitleTrie, TrieLogitsProcessor
 from llmrec_train.data import Example, read_examples, read_item_titles
 from llmrec_train.errors import UsageError
 from llmrec_train.models import (
@@ -32,9 +30,15 @@ from llmrec_train.models import (
     load_tokenizer,
     resolve_model,
 )
-from llmrec_train.profile_constraint import ProfileGrammar, ProfileLogitsProcessor
 from llmrec_train.templates import PromptBuilder
 from llmrec_train.train import ADAPTER_META
+
+# torch and the logits processors (transformers) are imported where a model runs: bad input to
+# `generate` (a missing file, an empty one) fails in a second, not after 30 s of imports.
+if TYPE_CHECKING:
+    import torch
+
+    from llmrec_train.constrained import TitleTrie
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +70,8 @@ class Generator:
         bf16: bool | None = None,
         merge_lora: bool = True,
     ) -> None:
+        import torch
+
         # What is not given comes from the adapter's training record, else the defaults.
         trained = adapter_settings(adapter)
         self.model_name: str = model or trained.get("model") or DEFAULT_MODEL
@@ -121,7 +127,11 @@ class Generator:
         `profile_labels` (one list per example): constrain each output to an interest profile naming
         only those labels, each at most once (profile_constraint.py).
         """
+        import torch
         from transformers import GenerationConfig, set_seed
+
+        from llmrec_train.constrained import TrieLogitsProcessor
+        from llmrec_train.profile_constraint import ProfileGrammar, ProfileLogitsProcessor
 
         set_seed(seed)
         if trie is not None:
@@ -220,6 +230,7 @@ class Generator:
 
     def _forward_prefix(self, prefix: list[int]) -> Any:
         """The key/value cache of the token prefix common to every prompt (batch of one)."""
+        import torch
         from transformers import DynamicCache
 
         cache = DynamicCache(config=self.model.config)
@@ -272,6 +283,8 @@ class Generator:
         return cache
 
     def _sequence_scores(self, out: Any, new_tokens: torch.Tensor, decoding: str) -> list[float]:
+        import torch
+
         if decoding == "beam":
             # HF beam search: sum of the token log-probs (EOS included) / generated length ** length_penalty
             # (1.0: the mean log-prob; 0: the sum), the score the beams were ranked by.
@@ -335,6 +348,8 @@ def generate(config: GenerateConfig) -> Path:
     )
     trie = None
     if titles is not None:
+        from llmrec_train.constrained import TitleTrie
+
         trie = TitleTrie.from_titles(titles.values(), gen.builder)
         if trie.n_sequences < (config.num_return_sequences or 1):
             raise UsageError(

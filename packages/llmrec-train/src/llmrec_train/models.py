@@ -9,18 +9,17 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-
-import torch
-from peft import LoraConfig
-from transformers import (
-    AutoModelForCausalLM,
-    AutoTokenizer,
-    PreTrainedModel,
-    PreTrainedTokenizerBase,
-)
+from typing import TYPE_CHECKING
 
 from llmrec_train.config import DEFAULT_MODEL, QUANTIZATIONS
 from llmrec_train.errors import ModelUnavailableError, UsageError
+
+# torch, transformers and peft are imported inside the functions that use them: resolving and checking a
+# model name (the first thing every command does) then fails in a second, not after 30 s of imports.
+if TYPE_CHECKING:
+    import torch
+    from peft import LoraConfig
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +61,7 @@ def converted_default_model() -> Path:
     target = cache_home() / "models" / _CONVERTED_NAME
     if (target / "config.json").is_file():
         return target
-    from transformers import GgufConfig
+    from transformers import AutoModelForCausalLM, AutoTokenizer, GgufConfig
 
     gguf = _gguf_path()
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -151,6 +150,8 @@ def check_model_available(name: str) -> None:
 
 
 def bf16_supported(device: torch.device) -> bool:
+    import torch
+
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
     if device.type == "cpu":
@@ -160,6 +161,8 @@ def bf16_supported(device: torch.device) -> bool:
 
 
 def default_device() -> torch.device:
+    import torch
+
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
@@ -182,6 +185,8 @@ def quantization_config(quantization: str, compute_dtype: torch.dtype):
 
 
 def load_tokenizer(model_path: str) -> PreTrainedTokenizerBase:
+    from transformers import AutoTokenizer
+
     tokenizer = AutoTokenizer.from_pretrained(model_path)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
@@ -191,11 +196,16 @@ def load_tokenizer(model_path: str) -> PreTrainedTokenizerBase:
 def load_model(
     model_path: str,
     *,
-    dtype: torch.dtype = torch.float32,
+    dtype: torch.dtype | None = None,
     quantization: str = "none",
     device: torch.device | None = None,
 ) -> PreTrainedModel:
-    """Load a causal LM; quantized models are placed by bitsandbytes on `device` (or the default)."""
+    """Load a causal LM (float32 unless `dtype`); quantized models are placed by bitsandbytes on
+    `device` (or the default)."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    dtype = dtype or torch.float32
     device = device or default_device()
     qconfig = quantization_config(quantization, compute_dtype=dtype)
     kwargs: dict = {"dtype": dtype}
@@ -212,6 +222,9 @@ def lora_config(
     model: PreTrainedModel, *, r: int, alpha: int, dropout: float, target_modules: list[str]
 ) -> LoraConfig:
     """BIGRec's LoRA (r=8, alpha=16, dropout 0.05, q_proj/v_proj by default), checked against the model."""
+    import torch
+    from peft import LoraConfig
+
     if not target_modules:
         raise UsageError("lora target modules: give at least one module name (e.g. q_proj,v_proj)")
     leaf_names = {name.rsplit(".", 1)[-1] for name, _ in model.named_modules()}

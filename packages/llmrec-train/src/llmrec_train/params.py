@@ -10,8 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import torch
-
 from llmrec_train._io import atomic_write_text
 from llmrec_train.config import ParamsConfig
 from llmrec_train.models import lora_config, resolve_model
@@ -30,10 +28,12 @@ class ParamCount:
 
 def count_lora_parameters(model: str, *, r: int, target_modules: list[str]) -> ParamCount:
     """peft's trainable and total parameter counts of LoRA (rank `r` on `target_modules`) on `model`."""
+    path = resolve_model(model)  # a missing model fails here, before the slow imports
+    import torch
     from peft import get_peft_model
     from transformers import AutoConfig, AutoModelForCausalLM
 
-    config = AutoConfig.from_pretrained(resolve_model(model))
+    config = AutoConfig.from_pretrained(path)
     with torch.device("meta"):
         base = AutoModelForCausalLM.from_config(config)
         peft_model = get_peft_model(

@@ -10,11 +10,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import torch
-from datasets import Dataset
-from transformers import TrainerCallback
+from typing import TYPE_CHECKING, Any
 
 from llmrec_train._io import (
     atomic_write_json,
@@ -36,7 +32,12 @@ from llmrec_train.models import (
     resolve_model,
 )
 from llmrec_train.templates import PromptBuilder
-from llmrec_train.training_log import LossRecorder
+
+# torch, datasets, transformers, peft and trl are imported inside the functions that use them: bad input
+# (a missing or empty file, an unwritable folder) fails in a second, not after 30 s of imports.
+if TYPE_CHECKING:
+    import torch
+    from datasets import Dataset
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +84,8 @@ def tokenize_examples(
     With `max_length`, every prompt must leave room for its completion (else nothing is learned).
     `source` names the examples' file in error messages.
     """
+    from datasets import Dataset
+
     rows, prompt_lengths = [], []
     for ex in examples:
         completion = builder.encode_completion(ex.output)
@@ -189,10 +192,6 @@ class TrainResult:
 
 def train(config: TrainConfig) -> TrainResult:
     """Train a LoRA adapter into `config.output_dir` (a PEFT adapter plus config, logs and manifest)."""
-    from peft import get_peft_model, prepare_model_for_kbit_training
-    from transformers import EarlyStoppingCallback, set_seed
-    from trl import SFTTrainer
-
     check_lr_scheduler(config.lr_scheduler)
     started = time.time()
     # Everything that can be checked without the model is checked first: bad input fails in seconds and
@@ -208,8 +207,16 @@ def train(config: TrainConfig) -> TrainResult:
             raise UsageError("the validation set is empty (no examples)", file=config.valid_file)
     train_examples = sample_examples(train_all, config.n_train, config.seed)
     valid_examples = sample_examples(valid_all, config.n_valid, config.seed) if valid_all else []
-
     model_path = resolve_model(config.model)
+
+    import torch
+    from peft import get_peft_model, prepare_model_for_kbit_training
+    from transformers import EarlyStoppingCallback, set_seed
+    from trl import SFTTrainer
+
+    from llmrec_train.callbacks import SaveEpochAdapters, SaveEveryNSteps
+    from llmrec_train.training_log import LossRecorder
+
     tokenizer = load_tokenizer(model_path)
     builder = PromptBuilder(tokenizer, config.template, config.prompt_format)
     train_ds = tokenize_examples(
@@ -363,25 +370,6 @@ def _save_adapter_atomically(model: torch.nn.Module, out: Path) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-class SaveEpochAdapters(TrainerCallback):
-    """At the end of every complete epoch, save the adapter as it is then into `folder/epoch-N`, with
-    the resolved config `generate` reads: one run yields every epoch's adapter (BIGRec's per-epoch rows)
-    instead of one training per epoch count. A partial last epoch (--max-steps, early stop mid-epoch)
-    is not kept. On resume, the epochs saved before the interruption stay."""
-
-    def __init__(self, folder: Path, meta: dict[str, Any]) -> None:
-        self.folder = folder
-        self.meta = meta
-
-    def on_epoch_end(self, args, state, control, model=None, **kwargs):
-        epoch = round(state.epoch or 0)
-        complete = epoch >= 1 and abs((state.epoch or 0) - epoch) < 1e-6
-        if complete and state.is_world_process_zero and model is not None:
-            meta = {**self.meta, "epoch": epoch, "global_step": state.global_step}
-            save_adapter_folder(model, self.folder / f"epoch-{epoch}", meta)
-        return control
-
-
 def save_adapter_folder(model: torch.nn.Module, target: Path, meta: dict[str, Any]) -> None:
     """Write a complete adapter folder (PEFT files + ADAPTER_META) at `target`, replacing any old one.
 
@@ -427,19 +415,6 @@ def epoch_adapters(out: Path, log_history: list[dict[str, Any]]) -> list[dict[st
                 }
             )
     return sorted(rows, key=lambda r: r["epoch"])
-
-
-class SaveEveryNSteps(TrainerCallback):
-    """Save a checkpoint every `n` optimizer steps, besides the per-epoch saves (which evaluation and
-    best-model selection need): an interrupted long epoch resumes near where it stopped."""
-
-    def __init__(self, n: int) -> None:
-        self.n = n
-
-    def on_step_end(self, args, state, control, **kwargs):
-        if self.n > 0 and state.global_step % self.n == 0:
-            control.should_save = True
-        return control
 
 
 def training_key(config: TrainConfig, use_bf16: bool) -> dict[str, Any]:
