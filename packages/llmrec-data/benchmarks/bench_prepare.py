@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+from llmrec_cli.machine import machine_line
 
 # ML-10M's rating values and their approximate shares
 RATINGS = np.array([0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0])
@@ -101,6 +102,7 @@ def main() -> None:
         child(Path(args.child[0]), Path(args.child[1]), args.train_sample)
         return
 
+    print(machine_line())
     with tempfile.TemporaryDirectory(prefix="bench-prepare-") as tmp:
         home, out = Path(tmp) / "home", Path(tmp) / "out"
         started = time.perf_counter()

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+from llmrec_cli.machine import machine_line
 from llmrec_eval.compare import compare, find_leader
 from llmrec_eval.config import ScoresConfig
 from llmrec_eval.readers import read_example_ids
@@ -39,6 +40,7 @@ def main() -> None:
     parser.add_argument("--top-n", type=int, default=200)
     parser.add_argument("--items", type=int, default=10681)
     args = parser.parse_args()
+    print(machine_line())
     rng = np.random.default_rng(0)
     n, top, n_items = args.examples, args.top_n, args.items
     tmp = Path(tempfile.mkdtemp(prefix="bench-scores-"))

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+from llmrec_cli.machine import machine_line
 from llmrec_eval import EvaluateConfig, evaluate, markdown_table
 
 
@@ -84,6 +85,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--limit", type=int, default=5000)
     ap.add_argument("--out", type=Path, default=Path("fusion-runs"))
     args = ap.parse_args(argv)
+    print(machine_line())
     args.out.mkdir(parents=True, exist_ok=True)
     preds = write_predictions(
         args.data, args.split, args.out / f"{args.split}.predictions.jsonl", args.limit

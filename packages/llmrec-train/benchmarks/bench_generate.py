@@ -26,12 +26,13 @@ from __future__ import annotations
 import argparse
 import functools
 import json
-import platform
 import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
+
+from llmrec_cli.machine import cpu_model
 
 BASE_MODES = ("greedy", "beam4", "constrained-beam4")
 # name -> (Generator options, generate() options); "today" is the reference of the speed-ups.
@@ -48,16 +49,6 @@ LEVERS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "all levers, batch 32": ({"merge_lora": True}, {"prefill": "shared", "batch_size": 32}),
     "all levers, other dtype": ({"merge_lora": True, "other_dtype": True}, {"prefill": "shared"}),
 }
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 class Profile:

@@ -21,20 +21,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-
-def _cpu() -> str:
-    """The CPU model as lscpu names it (falls back to /proc/cpuinfo)."""
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-        for line in out.splitlines():
-            if line.startswith("Model name:"):
-                return line.split(":", 1)[1].strip()
-    except (OSError, subprocess.CalledProcessError):
-        pass
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return "unknown"
+from llmrec_cli.machine import cpu_model
 
 
 def _prepare(folder: Path, dataset: str) -> Path:
@@ -118,7 +105,7 @@ def main() -> None:
 
         llm = results[0][1]["llm"]
         print(
-            f"\n{args.data or args.dataset}: the first {args.n} test examples; CPU {_cpu()}, "
+            f"\n{args.data or args.dataset}: the first {args.n} test examples; CPU {cpu_model()}, "
             f"{os.cpu_count()} cores, torch threads {torch.get_num_threads()}, dtype {llm['dtype']}, "
             f"LoRA {'on' if llm['lora'] else 'off'}, candidate batch {args.batch_size}\n"
         )

@@ -12,22 +12,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import shutil
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
-
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+from llmrec_cli.machine import cpu_model
 
 
 def _prepare(folder: Path, dataset: str) -> Path:
@@ -75,7 +66,7 @@ def main() -> None:
         }
         print(
             f"{args.data or args.dataset}: {counts['train']:,} train, {counts['valid']:,} valid, "
-            f"{counts['test']:,} test examples; CPU {_cpu()}, torch threads {args.threads}\n"
+            f"{counts['test']:,} test examples; CPU {cpu_model()}, torch threads {args.threads}\n"
         )
         print(
             "| model | fit (s) | epochs (best) | s/epoch | write 5,000 test scores (s) | valid NDCG@10 | valid HR@10 |"

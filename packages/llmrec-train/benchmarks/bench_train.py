@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import torch
+from llmrec_cli.machine import machine_line
 
 
 def main() -> None:
@@ -31,6 +32,7 @@ def main() -> None:
         "--examples", type=Path, default=None, help="contract JSONL (default: fixtures/movie)"
     )
     args = parser.parse_args()
+    print(machine_line())
     if args.threads:
         torch.set_num_threads(args.threads)
 
