@@ -83,6 +83,20 @@ def test_smallest_k_matches_a_stable_sort(k, n, n_distinct, seed):
     assert target_ranks(scores, targets).tolist() == full[np.arange(3), targets].tolist()
 
 
+@given(st.integers(1, 60), st.integers(2_000, 6_000), st.integers(0, 40), st.integers(0, 10_000))
+@settings(max_examples=30, deadline=None)
+def test_smallest_k_by_groups_matches_a_stable_sort(k, n, n_distinct, seed):
+    """Rows long enough for the group pass (more than 2k groups), with and without ties."""
+    rng = np.random.default_rng(seed)
+    scores = (
+        rng.integers(0, n_distinct + 2, size=(5, n)).astype(np.float32)
+        if n_distinct
+        else rng.random((5, n), dtype=np.float32)
+    )
+    expected = np.argsort(scores, axis=1, kind="stable")[:, :k]
+    assert np.array_equal(smallest_k(scores, k), expected)
+
+
 def test_smallest_k_large_rows():
     rng = np.random.default_rng(1)
     scores = rng.random((4, 100_003), dtype=np.float32)

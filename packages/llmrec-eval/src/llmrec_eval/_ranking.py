@@ -173,22 +173,25 @@ def _smallest_k_exact(scores: np.ndarray, k: int) -> np.ndarray:
 def smallest_k(scores: np.ndarray, k: int) -> np.ndarray:
     """Indices [B, k] of each row's k lowest scores, ordered by (score, index): exact, no full sort.
 
-    Rows are cut into blocks; the k blocks with the smallest minima (plus the short tail) hold the
-    k lowest scores (any score outside them is above all k minima), so only k blocks per row are
-    partitioned. Rows with ties at a block minimum or at the k-th score take the exact path.
+    The first nb * bs columns of a row are cut into nb groups of bs; the k groups with the smallest
+    minima (plus the short tail) hold the k lowest scores (any score outside them is above all k
+    minima), so only k groups per row are partitioned. Group g is the strided columns g, g + nb,
+    g + 2 nb, ...: their minima are then an elementwise minimum of bs contiguous slices (SIMD),
+    about three times faster than one minimum per contiguous block. Rows with ties at a group
+    minimum or at the k-th score take the exact path.
     """
     b, n = scores.shape
     k = min(k, n)
     if k == 0 or b == 0:
         return np.empty((b, k), dtype=np.int64)
-    bs = int(np.clip(2 * np.sqrt(n / k), 16, 512))  # ~ balances the block pass and the k blocks
-    nb = n // bs  # full blocks; the short tail (< bs items) is always a candidate
+    bs = int(np.clip(2 * np.sqrt(n / k), 16, 512))  # ~ balances the group pass and the k groups
+    nb = n // bs  # groups; the short tail (< bs items) is always a candidate
     if nb <= 2 * k:
         return _smallest_k_exact(scores, k)
-    mins = np.minimum.reduceat(scores[:, : nb * bs], np.arange(0, nb * bs, bs), axis=1)
-    blocks = np.argpartition(mins, k - 1, axis=1)[:, :k]
-    bound = np.take_along_axis(mins, blocks, axis=1).max(axis=1)
-    idx = (blocks[:, :, None] * bs + np.arange(bs)).reshape(b, k * bs)
+    mins = scores[:, : nb * bs].reshape(b, bs, nb).min(axis=1)
+    groups = np.argpartition(mins, k - 1, axis=1)[:, :k]
+    bound = np.take_along_axis(mins, groups, axis=1).max(axis=1)
+    idx = (groups[:, :, None] + np.arange(bs) * nb).reshape(b, k * bs)
     flat = np.ascontiguousarray(scores).reshape(-1)
     vals = flat[idx + (np.arange(b) * n)[:, None]]
     if nb * bs < n:
