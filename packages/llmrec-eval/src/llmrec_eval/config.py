@@ -12,7 +12,7 @@ import typer
 from llmrec_cli import command_from_config
 
 from llmrec_eval._errors import InputError, check_writable
-from llmrec_eval._ranking import RRF_K, Distance, Fusion
+from llmrec_eval._ranking import CHUNK_ELEMS, RRF_K, Distance, Fusion
 
 Normalisation = Literal["rank", "rrf", "minmax", "zscore"]
 Reweight = Literal["none", "popularity", "recent", "scores"]
@@ -65,10 +65,10 @@ class MetricsOptions:
         metadata=_help("Also draw metrics.png (NDCG@K and HR@K against K) in --out."),
     )
     chunk_elems: int = field(
-        default=1 << 26,
+        default=CHUNK_ELEMS,
         metadata=_help(
-            "Floats per distance matrix held at once, but at least 64 examples' rows (bounds "
-            "memory: 2^26 = 256 MiB; a few such matrices are alive)."
+            "Floats of distance matrices held at once (all text slots together), but at least "
+            "64 examples' rows: bounds memory (2^23 = 32 MiB, which a large CPU cache holds)."
         ),
     )
 

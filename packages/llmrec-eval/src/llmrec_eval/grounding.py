@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from llmrec_eval._embed import check_model, embed_texts
-from llmrec_eval._ranking import ItemSpace, QuerySet, Ranker, Weighting
+from llmrec_eval._ranking import CHUNK_ELEMS, ItemSpace, QuerySet, Ranker, Weighting
 from llmrec_eval._titles import clean_title
 from llmrec_eval.readers import Catalogue, ItemEmbeddings
 
@@ -110,7 +110,7 @@ def rank(
     top_n: int = 50,
     weighting: Weighting | None = None,
     gammas: list[float] | tuple[float, ...] = (0.0,),
-    chunk_elems: int = 1 << 26,
+    chunk_elems: int = CHUNK_ELEMS,
     exclude: list[np.ndarray] | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None]:
