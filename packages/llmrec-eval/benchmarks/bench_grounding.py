@@ -92,7 +92,7 @@ def catalogue_titles(n_items: int) -> list[str]:
     return (real + synthetic)[:n_items]
 
 
-def case1(cache: Path, fusions: list[str]) -> None:
+def case1(cache: Path, fusions: list[str], embedding_throughput: bool = True) -> None:
     n_items, n_examples, n_texts = 10_681, 5_000, 4
     print(
         f"case 1: {n_examples:,} examples x {n_texts} texts vs {n_items:,} items (MiniLM, 384-dim)"
@@ -150,6 +150,8 @@ def case1(cache: Path, fusions: list[str]) -> None:
             f"{m_rank.cpu + m_met.cpu:.2f} s CPU (target < 2 s); ranking / bare matmul "
             f"{m_rank.cpu / m_floor.cpu:.2f}x in CPU time"
         )
+    if not embedding_throughput:
+        return
     # embedding throughput on generated-looking strings (distinct, not catalogue titles)
     sample = [t.lower().rsplit(" (", 1)[0] + f" part {i % 7}" for i, t in enumerate(titles[:2000])]
     embed_texts(sample[:8], MINILM_ID, normalize=True)  # load the model outside the timing
@@ -234,6 +236,12 @@ def main() -> None:
     ap.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "llmrec-eval-bench")
     ap.add_argument("--skip", choices=["1", "2"], help="skip a case")
     ap.add_argument("--fusions", default=",".join(FUSIONS), help="fusions timed in case 1")
+    ap.add_argument(
+        "--no-embedding-throughput",
+        action="store_true",
+        help="case 1 without the embedding measurement: no model is loaded once --cache holds the "
+        "catalogue's vectors",
+    )
     ap.add_argument("--case2-items", type=int, help="case 2 catalogue size (default 1,000,000)")
     ap.add_argument("--case2-preds", type=int, help="case 2 predictions (default 100,000)")
     args = ap.parse_args()
@@ -243,7 +251,7 @@ def main() -> None:
         f"numpy {np.__version__}, python {sys.version.split()[0]}, thread settings {threads or 'none'}"
     )
     if args.skip != "1":
-        case1(args.cache, args.fusions.split(","))
+        case1(args.cache, args.fusions.split(","), not args.no_embedding_throughput)
     if args.skip != "2":
         items, preds = (100_000, 10_000) if args.quick else (1_000_000, 100_000)
         case2(args.case2_items or items, args.case2_preds or preds)
