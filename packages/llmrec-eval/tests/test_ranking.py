@@ -66,16 +66,18 @@ def test_cosine():
     assert top[0].tolist() == [0, 2, 1, 3]
 
 
+def _scores(rng: np.random.Generator, rows: int, n: int, n_distinct: int) -> np.ndarray:
+    """Random float32 scores; with `n_distinct`, only n_distinct + 2 values (many ties)."""
+    if n_distinct:
+        return rng.integers(0, n_distinct + 2, size=(rows, n)).astype(np.float32)
+    return rng.random((rows, n), dtype=np.float32)
+
+
 @given(st.integers(1, 60), st.integers(1, 400), st.integers(0, 3), st.integers(0, 10_000))
 @settings(max_examples=60, deadline=None)
 def test_smallest_k_matches_a_stable_sort(k, n, n_distinct, seed):
     rng = np.random.default_rng(seed)
-    # few distinct values force many ties
-    scores = (
-        rng.integers(0, n_distinct + 2, size=(3, n)).astype(np.float32)
-        if n_distinct
-        else rng.random((3, n), dtype=np.float32)
-    )
+    scores = _scores(rng, 3, n, n_distinct)
     expected = np.argsort(scores, axis=1, kind="stable")[:, : min(k, n)]
     assert np.array_equal(smallest_k(scores, k), expected)
     targets = rng.integers(0, n, size=3)
@@ -87,12 +89,7 @@ def test_smallest_k_matches_a_stable_sort(k, n, n_distinct, seed):
 @settings(max_examples=30, deadline=None)
 def test_smallest_k_by_groups_matches_a_stable_sort(k, n, n_distinct, seed):
     """Rows long enough for the group pass (more than 2k groups), with and without ties."""
-    rng = np.random.default_rng(seed)
-    scores = (
-        rng.integers(0, n_distinct + 2, size=(5, n)).astype(np.float32)
-        if n_distinct
-        else rng.random((5, n), dtype=np.float32)
-    )
+    scores = _scores(np.random.default_rng(seed), 5, n, n_distinct)
     expected = np.argsort(scores, axis=1, kind="stable")[:, :k]
     assert np.array_equal(smallest_k(scores, k), expected)
 
