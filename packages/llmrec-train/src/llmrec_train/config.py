@@ -217,6 +217,14 @@ class TrainConfig(ModelOptions):
     group_by_length: bool = field(
         default=True, metadata=_help("Batch examples of similar length together (less padding).")
     )
+    lm_head_on_labels_only: bool = field(
+        default=True,
+        metadata=_help(
+            "Project only the positions the loss is on through the LM head (TRL 1.x does so only on "
+            "CUDA/XPU; on a CPU it scores every position, most of them prompt tokens without a label). "
+            "Same loss and gradients; off: TRL's own behaviour."
+        ),
+    )
     early_stopping_patience: int = field(
         default=2,
         metadata=_help("Stop after this many epochs without a better validation loss; 0 disables."),

@@ -8,6 +8,8 @@ import re
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -62,6 +64,7 @@ _NOT_LEARNED = (
     "eval_batch_size",
     "train_file",  # the file's content counts (its sha256), not its path
     "valid_file",
+    "lm_head_on_labels_only",  # the same loss and gradients, computed with less work
 )
 
 
@@ -127,6 +130,41 @@ def tokenize_examples(
                     line=ex.line,
                 )
     return Dataset.from_list(rows)
+
+
+@contextmanager
+def lm_head_on_labels_only(enabled: bool = True) -> Iterator[None]:
+    """While active, TRL's fused LM head projects only the labelled positions, on a CPU too.
+
+    TRL 1.x's SFTTrainer replaces the model's LM head with a chunked one that returns the log-probability
+    of each label. On CUDA/XPU it first keeps only the positions whose label is not -100; elsewhere it
+    scores every position (so that Neuron compiles one shape) and zeroes the unlabelled ones afterwards.
+    With completion-only loss about 95% of a BIGRec example's tokens are prompt: on a CPU that is
+    nearly all of the LM head's work (a 49k-wide projection, forward and backward, in fp32) thrown away.
+    The choice is the module-level `_use_triton` that `add_fused_lm_head` calls; we answer "compact" for
+    CPUs too, for the duration of training only. The selected rows are scored exactly as before, so the
+    loss and gradients are the same (tests/test_train_speed.py checks both). If a TRL release moves that
+    hook, training still runs, at TRL's speed, with a warning.
+    """
+    from trl.trainer import utils as trl_utils
+
+    original = getattr(trl_utils, "_use_triton", None)
+    if not enabled or original is None:
+        if enabled:
+            log.warning(
+                "this TRL has no fused-head hook to patch: the LM head scores every position"
+            )
+        yield
+        return
+
+    def compact_on_cpu_too(device: torch.device) -> bool:
+        return device.type == "cpu" or original(device)
+
+    trl_utils._use_triton = compact_on_cpu_too
+    try:
+        yield
+    finally:
+        trl_utils._use_triton = original
 
 
 def sft_config(
@@ -316,7 +354,8 @@ def train(config: TrainConfig) -> TrainResult:
     else:
         created = False
     try:
-        result = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+        with lm_head_on_labels_only(config.lm_head_on_labels_only):
+            result = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
     except BaseException:
         # Nothing half-done stays behind: a fresh run that saved no checkpoint leaves no folder.
         if created and last_checkpoint(ckpt_dir) is None:
