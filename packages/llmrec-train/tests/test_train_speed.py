@@ -90,7 +90,7 @@ def test_labelled_positions_only_gives_the_same_loss_and_gradients(
             for name, p in trainer.model.named_parameters()
             if p.requires_grad and p.grad is not None
         }
-        return float(loss), grads
+        return float(loss.detach()), grads
 
     all_loss, all_grads = loss_and_grads(False)
     fast_loss, fast_grads = loss_and_grads(True)

@@ -139,7 +139,7 @@ def lm_head_on_labels_only(enabled: bool = True) -> Iterator[None]:
     TRL 1.x's SFTTrainer replaces the model's LM head with a chunked one that returns the log-probability
     of each label. On CUDA/XPU it first keeps only the positions whose label is not -100; elsewhere it
     scores every position (so that Neuron compiles one shape) and zeroes the unlabelled ones afterwards.
-    With completion-only loss about 95% of a BIGRec example's tokens are prompt: on a CPU that is
+    With completion-only loss over 90% of a BIGRec example's tokens are prompt: on a CPU that is
     nearly all of the LM head's work (a 49k-wide projection, forward and backward, in fp32) thrown away.
     The choice is the module-level `_use_triton` that `add_fused_lm_head` calls; we answer "compact" for
     CPUs too, for the duration of training only. The selected rows are scored exactly as before, so the
