@@ -3,7 +3,7 @@
 One training run of 2 epochs on 8 examples, a zero-shot row, a few test examples: the grid trains
 once, keeps both epochs' adapters, and each epoch's row is generated with that epoch's adapter (the
 hashes recorded in the cells' manifests are those of the two, distinct, adapter files). The parameter
-table equals peft's own count on the loaded model. Then one cell's outputs are deleted, as if the grid
+table equals peft's own count on the loaded model. Then one cell's folder is deleted, as if the grid
 had stopped before that cell: running the same command again computes that cell only.
 """
 
@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -137,8 +138,10 @@ def test_one_training_two_epoch_adapters_two_rows_then_only_missing_cells(env, g
         f"| smollm2 | {trainable:,} | {total:,} | {100 * trainable / total:.4f}% |"
     )
 
-    # As if the grid had stopped before its last cell: only that cell is computed again.
-    (cells / "epoch-2" / "predictions.jsonl").unlink()
+    # As if the grid had stopped before its last cell: only that cell is computed again. (Deleting
+    # only its predictions re-runs generation, and evaluation only if the new predictions differ:
+    # sampling with seed 0 writes the same file, whose hash is the evaluation's key.)
+    shutil.rmtree(cells / "epoch-2")
     before = (cells / "epoch-1" / "eval" / "metrics.json").stat().st_mtime_ns
     out = _grid(env, grid_file)
     assert _stages(out, "run") == [
