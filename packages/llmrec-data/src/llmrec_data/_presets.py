@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypedDict
 
 from llmrec_data._readers import Columns
 
@@ -30,6 +31,19 @@ class Preset:
     drop_unknown_items: bool = False
 
 
+class _Protocol(TypedDict):
+    """Preset fields shared by several presets (typed, so `Preset(..., **fields)` is checked)."""
+
+    split: str
+    min_history: int
+    split_ties: str
+    sampling: str
+
+
+class _DomainProtocol(_Protocol):
+    domain: str
+
+
 MOVIELENS_CSV = Columns(
     user="userId",
     item="movieId",
@@ -53,8 +67,13 @@ AMAZON_PROCESSED = Columns(
 # is a target with the 10 before it as history (ratings are binarised into a flag, never used to
 # filter), examples sorted by target time and cut at exactly 80 % / 90 %, valid and test sampled
 # with pandas' `sample(n=5000, random_state=42)`.
-_BIGREC = dict(split="time", min_history=10, split_ties="straddle", sampling="bigrec")
-_MOVIE = dict(domain="movie", **_BIGREC)
+_BIGREC: _Protocol = {
+    "split": "time",
+    "min_history": 10,
+    "split_ties": "straddle",
+    "sampling": "bigrec",
+}
+_MOVIE: _DomainProtocol = {"domain": "movie", **_BIGREC}
 
 PRESETS: dict[str, Preset] = {
     p.name: p

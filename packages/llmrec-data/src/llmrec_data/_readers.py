@@ -407,7 +407,8 @@ def _raise_at(
 ) -> None:
     """Raise a DataError for frame row `index`, as a file line (or parquet row)."""
     position = int(frame["__line"][index]) if "__line" in frame.columns else index + offset
-    raise DataError(message, file=path, field=field, **{where: position})
+    line, row = (position, None) if where == "line" else (None, position)
+    raise DataError(message, file=path, line=line, row=row, field=field)
 
 
 def read_custom(

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import logging
-import sys
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from llmrec_cli import check_config_command, close_progress_bars, command_from_config
@@ -15,6 +14,9 @@ from llmrec_cli import check_config_command, close_progress_bars, command_from_c
 from llmrec_train.config import GenerateConfig, ParamsConfig, RankConfig, TrainConfig
 from llmrec_train.errors import UsageError
 from llmrec_train.recommenders.config import RecommendConfig
+
+if TYPE_CHECKING:
+    from llmrec_train.train import TrainResult
 
 app = typer.Typer(
     help="llmrec-train: LoRA SFT with TRL (QLoRA, multi-GPU via accelerate), generation with "
@@ -76,7 +78,7 @@ def _interrupt_hint(kwargs: dict[str, Any]) -> str:
     )
 
 
-def _train(config: TrainConfig) -> Path:
+def _train(config: TrainConfig) -> TrainResult:
     from llmrec_train.train import train
 
     return train(config)
@@ -152,4 +154,4 @@ def main() -> None:  # `python -m llmrec_train` (used by `accelerate launch -m`)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

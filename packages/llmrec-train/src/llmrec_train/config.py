@@ -488,18 +488,14 @@ class GenerateConfig(AdapterModelOptions):
         self.check_model_options()
         if self.preset is not None:
             _check_choice("preset", self.preset, tuple(DECODING_PRESETS))
-        resolve_preset(self)
-        _check_choice("decoding", self.decoding, DECODINGS)
+        resolved = resolve_preset(self)
+        _check_choice("decoding", resolved.decoding, DECODINGS)
         _check_choice("prefill", self.prefill, PREFILL_MODES)
-        if self.decoding != "beam":
-            self.num_beams = 1
-        if self.num_return_sequences is None:
-            self.num_return_sequences = self.num_beams if self.decoding == "beam" else 1
-        if self.decoding == "beam" and self.num_return_sequences > self.num_beams:
+        if resolved.decoding == "beam" and resolved.num_return_sequences > resolved.num_beams:
             raise UsageError(
-                f"num_return_sequences ({self.num_return_sequences}) cannot exceed num_beams ({self.num_beams})"
+                f"num_return_sequences ({resolved.num_return_sequences}) cannot exceed num_beams ({resolved.num_beams})"
             )
-        if self.decoding == "greedy" and self.num_return_sequences != 1:
+        if resolved.decoding == "greedy" and resolved.num_return_sequences != 1:
             raise UsageError("greedy decoding returns one sequence; use beam or sample for more")
         if self.constrained and self.items is None:
             why = f" (--preset {self.preset} decodes constrained)" if self.preset else ""
@@ -510,24 +506,67 @@ class GenerateConfig(AdapterModelOptions):
             raise UsageError(
                 "--constrained (titles) and --constrained-interests exclude each other"
             )
-        for name in ("batch_size", "max_new_tokens", "num_beams"):
-            if getattr(self, name) < 1:
-                raise UsageError(f"{name} must be >= 1, got {getattr(self, name)}")
+        for name, value in (
+            ("batch_size", self.batch_size),
+            ("max_new_tokens", resolved.max_new_tokens),
+            ("num_beams", resolved.num_beams),
+        ):
+            if value < 1:
+                raise UsageError(f"{name} must be >= 1, got {value}")
         if self.repetition_penalty <= 0:
             raise UsageError(f"repetition_penalty must be > 0, got {self.repetition_penalty}")
-        if not math.isfinite(self.length_penalty):
-            raise UsageError(f"--length-penalty must be a finite number, got {self.length_penalty}")
+        if not math.isfinite(resolved.length_penalty):
+            raise UsageError(
+                f"--length-penalty must be a finite number, got {resolved.length_penalty}"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self).items()}
 
+    def decoding_settings(self) -> DecodingSettings:
+        """The decoding settings as they stand, typed (__post_init__ has filled every unset one)."""
+        return DecodingSettings(
+            **{setting.name: getattr(self, setting.name) for setting in fields(DecodingSettings)}
+        )
 
-def resolve_preset(config: GenerateConfig) -> None:
-    """Fill every decoding setting left unset (None): the preset's value, else GENERATE_DEFAULTS."""
+
+@dataclass(frozen=True)
+class DecodingSettings:
+    """GenerateConfig's decoding settings once resolved: none is left unset."""
+
+    decoding: str
+    num_beams: int
+    num_return_sequences: int
+    max_new_tokens: int
+    temperature: float
+    top_p: float
+    top_k: int
+    seed: int
+    length_penalty: float
+    constrained: bool
+
+
+def resolve_preset(config: GenerateConfig) -> DecodingSettings:
+    """Fill every decoding setting left unset (None): the preset's value, else GENERATE_DEFAULTS.
+
+    num_beams is 1 unless decoding is beam; num_return_sequences, unless given, is num_beams for
+    beam and 1 otherwise. The values are written back into `config` (its resolved record) and
+    returned typed.
+    """
     preset = DECODING_PRESETS.get(config.preset or "", {})
+    values = {name: getattr(config, name) for name in GENERATE_DEFAULTS}
     for name, default in GENERATE_DEFAULTS.items():
-        if getattr(config, name) is None:
-            setattr(config, name, preset.get(name, default))
+        if values[name] is None:
+            values[name] = preset.get(name, default)
+    if values["decoding"] != "beam":
+        values["num_beams"] = 1
+    n_return = config.num_return_sequences
+    if n_return is None:
+        n_return = values["num_beams"] if values["decoding"] == "beam" else 1
+    settings = DecodingSettings(**values, num_return_sequences=n_return)
+    for setting in fields(settings):
+        setattr(config, setting.name, getattr(settings, setting.name))
+    return settings
 
 
 @dataclass

@@ -14,6 +14,7 @@ sequences, hence distinct titles (items sharing a title share one path: they are
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import cast
 
 import torch
 from transformers import LogitsProcessor
@@ -86,4 +87,5 @@ class TrieLogitsProcessor(LogitsProcessor):
         # Copy the allowed scores into a -inf row (no full-vocabulary mask to add).
         masked = torch.full_like(scores, float("-inf"))
         masked[rows, cols] = scores[rows, cols]
-        return masked
+        # torch types full_like as Tensor; LogitsProcessor's signature says FloatTensor.
+        return cast("torch.FloatTensor", masked)

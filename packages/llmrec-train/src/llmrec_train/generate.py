@@ -9,7 +9,7 @@ import json
 import logging
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from tqdm.auto import tqdm
 
@@ -37,6 +37,7 @@ from llmrec_train.train import ADAPTER_META
 # `generate` (a missing file, an empty one) fails in a second, not after 30 s of imports.
 if TYPE_CHECKING:
     import torch
+    from transformers import LogitsProcessor, PreTrainedModel
 
     from llmrec_train.constrained import TitleTrie
 
@@ -90,11 +91,14 @@ class Generator:
         if adapter is not None:
             from peft import PeftModel
 
-            net = PeftModel.from_pretrained(net, str(adapter))
+            peft_net = PeftModel.from_pretrained(net, str(adapter))
             if merge_lora and quantization == "none":
                 # W + B A folded into the weights: one matmul per layer instead of three. `net` is this
                 # process's own copy of the base model; the adapter folder is untouched.
-                net = net.merge_and_unload(safe_merge=True)
+                net = peft_net.merge_and_unload(safe_merge=True)
+            else:
+                # PeftModel forwards what it lacks (generate, config) to the model it wraps.
+                net = cast("PreTrainedModel", peft_net)
         self.merged_lora = adapter is not None and merge_lora and quantization == "none"
         self.model = net.eval()
         self.end_ids = sorted({*self.builder.stop_token_ids, self.tokenizer.pad_token_id})
@@ -192,7 +196,7 @@ class Generator:
                 head = torch.tensor([prefix], device=self.device).expand(len(idx), -1)
                 input_ids = torch.cat([head, input_ids], dim=1)
                 attention_mask = torch.cat([torch.ones_like(head), attention_mask], dim=1)
-            processors = []
+            processors: list[LogitsProcessor] = []
             batch_config = gen_config
             if trie is not None:
                 processors.append(TrieLogitsProcessor(trie, input_ids.shape[1], self.end_ids))
@@ -357,18 +361,19 @@ def generate(config: GenerateConfig) -> Path:
                 f"num_return_sequences={config.num_return_sequences}",
                 file=config.items,
             )
+    decoding = config.decoding_settings()
     t0 = time.perf_counter()
     outputs = gen.generate(
         examples,
-        decoding=config.decoding,
-        num_beams=config.num_beams,
-        num_return_sequences=config.num_return_sequences or 1,
-        max_new_tokens=config.max_new_tokens,
-        temperature=config.temperature,
-        top_p=config.top_p,
-        top_k=config.top_k,
+        decoding=decoding.decoding,
+        num_beams=decoding.num_beams,
+        num_return_sequences=decoding.num_return_sequences or 1,
+        max_new_tokens=decoding.max_new_tokens,
+        temperature=decoding.temperature,
+        top_p=decoding.top_p,
+        top_k=decoding.top_k,
         repetition_penalty=config.repetition_penalty,
-        length_penalty=config.length_penalty,
+        length_penalty=decoding.length_penalty,
         trie=trie,
         profile_labels=(
             [[name for video in ex.raw["videos"] for name in video] for ex in examples]
@@ -376,7 +381,7 @@ def generate(config: GenerateConfig) -> Path:
             else None
         ),
         batch_size=config.batch_size,
-        seed=config.seed,
+        seed=decoding.seed,
         prefill=config.prefill,
     )
     seconds = time.perf_counter() - t0

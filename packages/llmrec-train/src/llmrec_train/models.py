@@ -214,7 +214,7 @@ def load_model(
         kwargs["device_map"] = {"": device.index if device.type == "cuda" else device.type}
     model = AutoModelForCausalLM.from_pretrained(model_path, **kwargs)
     if qconfig is None:
-        model.to(device)
+        model.to(device)  # type: ignore[arg-type]  # transformers' `to` wrapper is typed for dtypes only
     return model
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 import torch
 from transformers import LogitsProcessor
@@ -124,7 +125,9 @@ class ProfileGrammar:
         if kind == "primary":
             used = state[1]
             free = [x for x in self.labels if x not in used]
-            out = [(f" {x}.", ("secondary-header", (*used, x))) for x in free]
+            out: list[tuple[str, State]] = [
+                (f" {x}.", ("secondary-header", (*used, x))) for x in free
+            ]
             if len(used) + 1 < self.max_primary and len(free) > 1:
                 out += [(f" {x},", ("primary", (*used, x))) for x in free]
             return out
@@ -264,4 +267,5 @@ class ProfileLogitsProcessor(LogitsProcessor):
                 # Off the grammar cannot happen (only allowed tokens are ever chosen); stop if it does.
                 allowed = torch.tensor(sorted(ids) or self.stop_ids, dtype=torch.long)
             mask[row, allowed.to(scores.device)] = 0.0
-        return scores + mask
+        # torch types arithmetic as Tensor; LogitsProcessor's signature says FloatTensor.
+        return cast("torch.FloatTensor", scores + mask)

@@ -542,8 +542,8 @@ def rank(config: RankConfig) -> Path:
 
     per_example = []
     for r, (s, t) in enumerate(zip(sums, n_tokens, strict=True)):
-        value = s - config.prior_weight * example_priors[r] if priors else s
-        per_example.append(value / t if config.length_normalize else value)
+        summed = s - config.prior_weight * example_priors[r] if priors else s
+        per_example.append(summed / t if config.length_normalize else summed)
 
     written = 0
 

@@ -18,7 +18,7 @@ is trained on are exactly the ones generation produces and the trie is built fro
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, cast
 
 if TYPE_CHECKING:  # the CLI imports this module for --help: no transformers import at run time
     from collections.abc import Sequence
@@ -102,12 +102,8 @@ class PromptBuilder:
             return self.tokenizer.eos_token
         marker = "\x00OUTPUT\x00"
         messages = [{"role": "user", "content": "x"}]
-        prompt = self.tokenizer.apply_chat_template(
-            messages, add_generation_prompt=True, tokenize=False
-        )
-        full = self.tokenizer.apply_chat_template(
-            [*messages, {"role": "assistant", "content": marker}], tokenize=False
-        )
+        prompt = self._chat_text(messages, add_generation_prompt=True)
+        full = self._chat_text([*messages, {"role": "assistant", "content": marker}])
         if not full.startswith(prompt) or marker not in full:
             raise UsageError(
                 "the chat template does not render the prompt as a prefix of the conversation; "
@@ -127,8 +123,17 @@ class PromptBuilder:
         ]
         if system:
             messages.insert(0, {"role": "system", "content": system})
-        return self.tokenizer.apply_chat_template(
-            messages, add_generation_prompt=True, tokenize=False
+        return self._chat_text(messages, add_generation_prompt=True)
+
+    def _chat_text(
+        self, messages: list[dict[str, str]], *, add_generation_prompt: bool = False
+    ) -> str:
+        """The chat template rendered as text (transformers types the result of every mode as one union)."""
+        return cast(
+            str,
+            self.tokenizer.apply_chat_template(
+                messages, add_generation_prompt=add_generation_prompt, tokenize=False
+            ),
         )
 
     def completion_text(self, output: str) -> str:
@@ -210,4 +215,6 @@ class PromptBuilder:
             if t in stops:
                 break
             kept.append(t)
-        return self.tokenizer.decode(kept, skip_special_tokens=True).strip()
+        # One sequence of ids decodes to one string (transformers types it `str | list[str]`).
+        text = cast(str, self.tokenizer.decode(kept, skip_special_tokens=True))
+        return text.strip()

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from llmrec_train._io import (
     atomic_write_json,
@@ -40,6 +40,7 @@ from llmrec_train.templates import PromptBuilder
 if TYPE_CHECKING:
     import torch
     from datasets import Dataset
+    from peft import PeftModel
 
 log = logging.getLogger(__name__)
 
@@ -190,7 +191,7 @@ def sft_config(
         per_device_eval_batch_size=config.eval_batch_size,
         gradient_accumulation_steps=config.grad_accum,
         # transformers 5 renamed gradient_checkpointing; TRL's default for the old name is True.
-        gradient_checkpointing=None,
+        gradient_checkpointing=None,  # type: ignore[arg-type]  # TRL types it bool; None is accepted
         activation_checkpointing=config.gradient_checkpointing,
         bf16=use_bf16,
         use_cpu=use_cpu,
@@ -298,7 +299,7 @@ def train(config: TrainConfig) -> TrainResult:
         model = prepare_model_for_kbit_training(
             model, use_gradient_checkpointing=config.gradient_checkpointing
         )
-    model = get_peft_model(model, peft_config)
+    peft_model = get_peft_model(model, peft_config)
 
     n_too_long = sum(len(ids) > config.max_length for ids in train_ds["input_ids"])
     if n_too_long:
@@ -323,7 +324,7 @@ def train(config: TrainConfig) -> TrainResult:
             EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience)
         )
     trainer = SFTTrainer(
-        model=model,
+        model=peft_model,
         args=args,
         train_dataset=train_ds,
         eval_dataset=valid_ds,
@@ -363,12 +364,14 @@ def train(config: TrainConfig) -> TrainResult:
             shutil.rmtree(epochs_dir, ignore_errors=True)
         raise
 
+    # transformers types Trainer.model Optional (None with model_init, not used here): it is the
+    # PEFT model given above (with validation, load_best_model_at_end has put the best adapter back).
+    trained = cast("PeftModel", trainer.model)
     if not trainer.is_world_process_zero():
-        return TrainResult(config.output_dir, trainer.model, dict(result.metrics))
+        return TrainResult(config.output_dir, trained, dict(result.metrics))
     out = config.output_dir
     out.mkdir(parents=True, exist_ok=True)
-    # With validation, load_best_model_at_end has put the best adapter back in trainer.model.
-    _save_adapter_atomically(trainer.model, out)
+    _save_adapter_atomically(trained, out)
     best_ckpt = trainer.state.best_model_checkpoint
     atomic_write_json(out / ADAPTER_META, resolved)
     atomic_write_json(out / "config.json", resolved)
@@ -394,14 +397,14 @@ def train(config: TrainConfig) -> TrainResult:
             "wall_time_s": round(time.time() - started, 2),
         },
     )
-    return TrainResult(out, trainer.model, dict(result.metrics))
+    return TrainResult(out, trained, dict(result.metrics))
 
 
-def _save_adapter_atomically(model: torch.nn.Module, out: Path) -> None:
+def _save_adapter_atomically(model: PeftModel, out: Path) -> None:
     """Save the PEFT adapter into a temporary folder, then move each file into `out`."""
     tmp = Path(tempfile.mkdtemp(prefix=".adapter-", dir=out))
     try:
-        model.save_pretrained(tmp)
+        model.save_pretrained(str(tmp))
         for f in tmp.iterdir():
             f.chmod(default_file_mode())  # safetensors writes private (0600) files
             f.replace(out / f.name)
@@ -409,7 +412,7 @@ def _save_adapter_atomically(model: torch.nn.Module, out: Path) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def save_adapter_folder(model: torch.nn.Module, target: Path, meta: dict[str, Any]) -> None:
+def save_adapter_folder(model: PeftModel, target: Path, meta: dict[str, Any]) -> None:
     """Write a complete adapter folder (PEFT files + ADAPTER_META) at `target`, replacing any old one.
 
     Written into a temporary folder beside it and renamed into place: the folder is complete or absent.
@@ -417,7 +420,7 @@ def save_adapter_folder(model: torch.nn.Module, target: Path, meta: dict[str, An
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
-        model.save_pretrained(tmp)
+        model.save_pretrained(str(tmp))
         atomic_write_json(tmp / ADAPTER_META, meta)
         for f in tmp.iterdir():
             f.chmod(default_file_mode())  # safetensors writes private (0600) files

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 
@@ -67,7 +67,7 @@ def read_examples(path: Path, n_items: int, *, need_target: bool) -> Examples:
     targets: list[int] = []
     seen: set[str] = set()
 
-    def item_ok(v: object) -> bool:
+    def item_ok(v: object) -> TypeGuard[int]:
         return isinstance(v, int) and not isinstance(v, bool) and 0 <= v < n_items
 
     with path.open(encoding="utf-8") as f:

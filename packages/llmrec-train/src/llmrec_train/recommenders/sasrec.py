@@ -16,7 +16,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -26,12 +26,15 @@ from llmrec_train.recommenders.config import RecommendConfig
 from llmrec_train.recommenders.data import Examples, padded_histories
 from llmrec_train.recommenders.scores import ndcg_hr_at
 
+if TYPE_CHECKING:
+    from cornac.models.sasrec.sasrec import SASRecModel
+
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class SASRec:
-    network: torch.nn.Module
+    network: SASRecModel
     n_items: int
     max_len: int
     epochs: list[dict[str, Any]] = field(default_factory=list)  # per-epoch loss and valid metrics
@@ -46,7 +49,7 @@ class SASRec:
         return (hidden @ self.network.item_emb.weight[: self.n_items].T).numpy()
 
 
-def build_network(config: RecommendConfig, n_items: int) -> torch.nn.Module:
+def build_network(config: RecommendConfig, n_items: int) -> SASRecModel:
     from cornac.models.sasrec.sasrec import SASRecModel
 
     return SASRecModel(
@@ -68,7 +71,7 @@ def train_sasrec(
     train: Examples,
     valid: Examples,
     n_items: int,
-    on_epoch: Callable[[dict[str, Any]], None] | None = None,
+    on_epoch: Callable[[dict[str, Any]], object] | None = None,
 ) -> SASRec:
     torch.manual_seed(config.seed)
     network = build_network(config, n_items)
