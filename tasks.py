@@ -37,9 +37,10 @@ from pipeline.stages import (
 
 @task
 def lint(c: Context) -> None:
-    """ruff lint and format check."""
+    """ruff lint and format check, then mypy on the packages' sources."""
     c.run("ruff check .", pty=False)
     c.run("ruff format --check .", pty=False)
+    c.run("mypy", pty=False)
 
 
 # The fast tier: everything but the tests marked as loading a model (root pyproject's markers).
