@@ -14,6 +14,8 @@ def test_help_flag_errors_and_bad_input_import_no_heavy_library(tmp_path):
         ["params", "--model", str(tmp_path / "no-model")],
         ["recommend", "--model", "sasrec", "--train", missing, "--valid", missing]
         + ["--test", missing, "--items", str(tmp_path / "items.parquet"), "--out", str(tmp_path)],
+        ["rank", "--examples", missing, "--items", str(tmp_path / "items.parquet")]
+        + ["--candidates", str(tmp_path / "scores"), "--out", str(tmp_path / "rank")],
     ]
     runs = startup_imports("llmrec_train.cli:app", bad_input)
     assert len(runs) > len(bad_input) + 10  # besides bad input, every command's help and flag error

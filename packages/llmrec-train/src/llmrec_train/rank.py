@@ -20,10 +20,9 @@ import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 from tqdm.auto import tqdm
 
 from llmrec_train._io import (
@@ -39,6 +38,11 @@ from llmrec_train.data import read_item_titles
 from llmrec_train.errors import ContractError, UsageError
 from llmrec_train.recommenders.data import Examples, read_catalogue, read_examples
 from llmrec_train.recommenders.scores import META_FILE, SCORES_FILE, write_scores
+
+# torch is imported where a model runs: bad input to `rank` is refused without it (seconds, not
+# the ~12 s its import takes on a small CPU); tests/test_cli_startup.py checks.
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger(__name__)
 
@@ -301,6 +305,8 @@ class LikelihoodScorer:
     def _run_context(self, context: list[int], n_scored: int) -> tuple[torch.Tensor, Any]:
         """Run `context` (the prompt, then the candidates' common tokens): log-probabilities of the
         last `n_scored` positions' next tokens, float32 [n_scored, vocab], and the cache."""
+        import torch
+
         prefix = self.shared_prefix
         start = (
             len(prefix)
@@ -325,9 +331,16 @@ class LikelihoodScorer:
         )
         return torch.log_softmax(out.logits[0].float(), dim=-1), out.past_key_values
 
-    @torch.inference_mode()
     def score(self, prompt_ids: list[int], completions: list[list[int]]) -> np.ndarray:
         """float64 [len(completions)]: log P(completion | prompt), summed over its tokens."""
+        import torch
+
+        with torch.inference_mode():
+            return self._score(prompt_ids, completions)
+
+    def _score(self, prompt_ids: list[int], completions: list[list[int]]) -> np.ndarray:
+        import torch
+
         # Tokens all candidates start with (at least one token of each is left to batch).
         common = common_prefix(completions)[: min(len(c) for c in completions) - 1]
         context = list(prompt_ids) + common
@@ -381,9 +394,17 @@ class LikelihoodScorer:
         return sums
 
 
-@torch.inference_mode()
 def full_forward_loglik(model: Any, prompt_ids: list[int], completion: list[int]) -> float:
     """The reference: one full forward pass over prompt + completion, no cache, no padding."""
+    import torch
+
+    with torch.inference_mode():
+        return _full_forward_loglik(model, prompt_ids, completion)
+
+
+def _full_forward_loglik(model: Any, prompt_ids: list[int], completion: list[int]) -> float:
+    import torch
+
     device = next(model.parameters()).device
     ids = torch.tensor([prompt_ids + completion], device=device)
     logp = torch.log_softmax(model(input_ids=ids).logits[0].float(), dim=-1)
