@@ -14,11 +14,13 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import nullcontext
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from pipeline import ROOT
+from pipeline.torch_lock import loads_torch, torch_job
 
 
 def sha256(path: Path) -> str:
@@ -153,9 +155,9 @@ def _stop(proc: subprocess.Popen, signum: int) -> None:
             return
 
 
-def _stage_env() -> dict[str, str]:
-    """The stage's environment: torch uses every core this process may run on, deliberately (stages
-    run one at a time, so they never compete for them)."""
+def stage_env() -> dict[str, str]:
+    """The stage's (or a benchmark's) environment: torch uses every core this process may run on,
+    deliberately: torch jobs run one at a time (torch_lock), so they never compete for them."""
     env = dict(os.environ)
     env.setdefault("OMP_NUM_THREADS", str(len(os.sched_getaffinity(0))))
     return env
@@ -165,7 +167,8 @@ class Run:
     """A run folder and its stage stamps: a stage is skipped when its command line, its input files'
     hashes and the raw files it reported reading equal those of its last successful run and its
     outputs still exist. Stages run one at a time, in their own process group; one invoke at a time
-    per run folder."""
+    per run folder; a stage that loads torch first waits for the machine's torch lock (torch_lock),
+    so two invoke processes never run torch jobs at once."""
 
     def __init__(self, folder: Path, force: bool) -> None:
         self.folder, self.force = folder, force
@@ -235,11 +238,26 @@ class Run:
             return
         print(f"[run ] {name}: {shlex.join(argv)}", flush=True)
         self.ran.append(name)
-        start = time.perf_counter()
+        job = torch_job(f"stage {name} of {self.folder}") if loads_torch(argv) else nullcontext()
+        with job:
+            start = time.perf_counter()
+            code = self._run_stage(name, argv)
+        if code != 0:
+            print(f"stage {name} failed (exit {code}): {shlex.join(argv)}", file=sys.stderr)
+            raise SystemExit(code if code > 0 else 1)
+        seconds = round(time.perf_counter() - start, 1)
+        reads = reported_reads(reads_manifest)
+        write_json(stamp_path, {"key": key, "reads": reads, "wall_time_s": seconds})
+        self.manifest.setdefault("stages", {})[name] = {"argv": argv, "wall_time_s": seconds}
+        write_json(self.manifest_path, self.manifest)
+
+    @staticmethod
+    def _run_stage(name: str, argv: list[str]) -> int:
+        """The stage's command in its own process group; its exit code. Ctrl-C stops it."""
         with _signals_raise():
-            proc = subprocess.Popen(argv, env=_stage_env(), start_new_session=True)
+            proc = subprocess.Popen(argv, env=stage_env(), start_new_session=True)
             try:
-                code = proc.wait()
+                return proc.wait()
             except Interrupted as e:
                 _stop(proc, e.signum)
                 how = "run the same command again to resume: finished stages are skipped"
@@ -249,14 +267,6 @@ class Run:
                     f"interrupted: stage {name} stopped ({e}); {how}", file=sys.stderr, flush=True
                 )
                 raise SystemExit(128 + e.signum) from None
-        if code != 0:
-            print(f"stage {name} failed (exit {code}): {shlex.join(argv)}", file=sys.stderr)
-            raise SystemExit(code if code > 0 else 1)
-        seconds = round(time.perf_counter() - start, 1)
-        reads = reported_reads(reads_manifest)
-        write_json(stamp_path, {"key": key, "reads": reads, "wall_time_s": seconds})
-        self.manifest.setdefault("stages", {})[name] = {"argv": argv, "wall_time_s": seconds}
-        write_json(self.manifest_path, self.manifest)
 
     def settings_accepted(self, name: str, config: Path) -> bool:
         """Whether stage `name` last finished with this very config file (the same hash in its
