@@ -21,7 +21,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from llmrec_cli.machine import cpu_model
+from llmrec_cli.machine import cpu_model, machine_line
 
 
 def _prepare(folder: Path, dataset: str) -> Path:
@@ -63,6 +63,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32, help="candidates per forward pass")
     parser.add_argument("--adapter", type=Path, default=None, help="a LoRA adapter (LoRA on)")
     args = parser.parse_args()
+    print(machine_line())
     sizes = [int(s) for s in args.sizes.split(",")]
 
     import pyarrow.parquet as pq
@@ -120,6 +121,10 @@ def main() -> None:
                 f"{seconds:.1f} | {m['n_examples'] / seconds:.2f} | {m['n_candidates'] / seconds:.1f} |",
                 flush=True,
             )
+        at_20 = [m["n_examples"] / m["scoring_s"] for size, m, _ in results if size == 20]
+        if at_20:
+            verdict = "met" if at_20[0] >= 1 else "NOT met"
+            print(f"\ntarget: >= 1 example/s at 20 candidates -> {verdict} ({at_20[0]:.2f}/s)")
 
 
 if __name__ == "__main__":

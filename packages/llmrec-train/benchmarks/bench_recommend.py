@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from llmrec_cli.machine import cpu_model
+from llmrec_cli.machine import cpu_model, machine_line
 
 
 def _prepare(folder: Path, dataset: str) -> Path:
@@ -56,6 +56,7 @@ def main() -> None:
         "--max-epochs", type=int, default=30, help="SASRec: at most this many epochs"
     )
     args = parser.parse_args()
+    print(machine_line())
 
     from llmrec_train.recommenders import RecommendConfig, recommend
 
@@ -72,6 +73,7 @@ def main() -> None:
             "| model | fit (s) | epochs (best) | s/epoch | write 5,000 test scores (s) | valid NDCG@10 | valid HR@10 |"
         )
         print("|---|---:|---:|---:|---:|---:|---:|")
+        verdicts = []  # printed after the table
         for model in args.models.split(","):
             out = Path(tmp) / model
             start = time.perf_counter()
@@ -103,6 +105,13 @@ def main() -> None:
                 flush=True,
             )
             print(f"<!-- {model}: whole command {total:.1f} s -->")
+            met = t["write_test"] <= 30 and (model != "sasrec" or t["fit"] <= 300)
+            what = "fit <= 5 min and " if model == "sasrec" else ""
+            verdicts.append(
+                f"target ({model}): {what}test scores written <= 30 s -> "
+                f"{'met' if met else 'NOT met'}"
+            )
+        print("\n" + "\n".join(verdicts))
 
 
 if __name__ == "__main__":

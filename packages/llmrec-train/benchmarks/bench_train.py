@@ -155,6 +155,13 @@ def main() -> None:
     for r in results[1:]:
         ratio = r["examples/s"] / results[0]["examples/s"]
         print(f"speed-up of {r['variant']} over {results[0]['variant']}: {ratio:.2f}x")
+    ours = next((r for r in results if r["variant"] == "llmrec-default"), results[-1])
+    ratio = ours["examples/s"] / results[0]["examples/s"]
+    print(
+        f"target: {ours['variant']} >= 2x {results[0]['variant']} in examples/s "
+        f"-> {'met' if ratio >= 2 else 'NOT met'} ({ratio:.2f}x; mean loss {ours['loss']:.3f} vs "
+        f"{results[0]['loss']:.3f})"
+    )
 
 
 if __name__ == "__main__":
