@@ -159,11 +159,12 @@ def interests(
 @task(
     help={
         "only": "run only the benchmarks whose title contains this text",
-        "quick": "smaller sizes",
+        "quick": "smaller sizes (checks that every benchmark runs; the figures mean little)",
     }
 )
 def bench(c: Context, only: str = "", quick: bool = False) -> None:
-    """Run every package's benchmark and write docs/benchmarks.md with the figures and the machine."""
+    """Run every benchmark (each package's, CLI start-up, no-op re-run), each printing its targets,
+    and write docs/benchmarks.md with the figures and the machine."""
     print(f"wrote {run_benchmarks(c, only, quick)}")
 
 
