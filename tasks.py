@@ -21,8 +21,8 @@ from invoke import Context, task
 from pipeline.bench import run_benchmarks
 from pipeline.grid import AXES as GRID_AXES
 from pipeline.grid import GridError, load_grid, run_grid
-from pipeline.interests import INTEREST_PROFILES, run_interests
-from pipeline.profiles import profile_names
+from pipeline.interests import run_interests
+from pipeline.profiles import INTERESTS, profile_names
 from pipeline.stages import (
     DATASETS,
     default_run,
@@ -139,7 +139,8 @@ def pipeline(
 @task(
     help={
         **{k: v for k, v in _HELP.items() if k != "dataset"},
-        "profile": f"one of {', '.join(INTEREST_PROFILES)}",
+        "profile": f"settings profile: {', '.join(profile_names(INTERESTS))} "
+        "(configs/interests/NAME.toml), or the path of a .toml file",
         "run": "run folder name under runs/interests/ (default: the profile's name)",
     },
     iterable=["set_"],
@@ -152,7 +153,8 @@ def interests(
     force: bool = False,
 ) -> None:
     """Interest summaries end to end; writes report.md (LoRA OFF, ON free and ON constrained on the
-    test set, the unseen-prompts set and the showcase prompts: metrics and cases)."""
+    test set, the unseen-prompts set and the showcase prompts: metrics and cases). Each stage's
+    settings are written to RUN/configs/STAGE.toml and checked before the first stage runs."""
     print(f"report: {run_interests(profile, run, set_ or [], force)}")
 
 

@@ -1,6 +1,8 @@
 """The interest-summary pipeline (`invoke interests`): prepare -> train -> generate (LoRA off, on,
 and on with constrained decoding, for each examples set) -> report, as a stage list run by the same
-Run machinery as the recommendation pipeline. Its profiles are the dicts below."""
+Run machinery as the recommendation pipeline. Its profiles are TOML files in configs/interests/,
+read by the same reader (`pipeline.profiles`); each stage's settings go to RUN/configs/STAGE.toml
+and are checked by the stage's CLI before the first stage runs, as in `invoke pipeline`."""
 
 from __future__ import annotations
 
@@ -8,33 +10,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pipeline.profiles import resolve_profile
+from pipeline.profiles import INTERESTS, Settings, default_run_name, resolve_profile
 from pipeline.runs import Run, device, git_commit, runs_dir, versions
-from pipeline.stages import Stage, flags
-
-INTEREST_PROFILES: dict[str, dict[str, dict[str, Any]]] = {
-    "cpu": {
-        "data": {"seed": 0},
-        "train": {
-            "n_train": -1,
-            "n_valid": 32,
-            "max_steps": 80,
-            "batch_size": 8,
-            "learning_rate": 2e-3,
-            "lora_r": 16,
-            "lora_alpha": 32,
-            "lora_target_modules": "q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj",
-            "seed": 0,
-        },
-        "generate": {"decoding": "greedy", "max_new_tokens": 96, "batch_size": 10},
-    },
-    "tiny": {
-        "data": {"n_train": 16, "n_valid": 4, "n_test": 4, "n_unseen": 4, "seed": 0},
-        "train": {"n_train": 16, "n_valid": 4, "max_steps": 2, "batch_size": 4, "seed": 0},
-        "generate": {"decoding": "greedy", "max_new_tokens": 24, "batch_size": 4},
-    },
-}
-
+from pipeline.stages import Stage, StageConfig, check_then_run, opts, with_config_files
 
 INTEREST_SETS = {
     "test": "test (prompts as in training)",
@@ -53,20 +31,26 @@ def _generation_runs(adapter: Path) -> dict[str, list[str]]:
     }
 
 
-def interest_stages(folder: Path, config: dict[str, dict[str, Any]]) -> list[Stage]:
-    """Every stage as (name, argv, inputs, outputs, reads manifest), in order."""
+def interest_stages(
+    folder: Path, config: Settings, configs: dict[Path, StageConfig] | None = None
+) -> list[Stage]:
+    """Every stage as (name, argv, inputs, outputs, reads manifest), in order. The settings of
+    prepare, train and each generate are in their config file RUN/configs/NAME.toml (`--config`,
+    one of the stage's inputs); `configs`, if given, receives each file's text. The report stage
+    has no settings (only paths): it takes flags and no config file."""
     data, adapter, preds = folder / "data", folder / "adapter", folder / "predictions"
     train, valid = data / "train.jsonl", data / "valid.jsonl"
     # Scored on the in-distribution test set and on prompts never seen in training; the showcase
     # prompts are shown. Each through LoRA OFF, LoRA ON (free decoding) and LoRA ON constrained.
     sets = {name: data / f"{name}.jsonl" for name in INTEREST_SETS}
-    gen = flags(config["generate"])
+    gen = opts(config.get("generate", {}), "generate")
     weights = adapter / "adapter_model.safetensors"
     runs = _generation_runs(adapter)
-    stages: list[Stage] = [
+    commands: list[tuple[str, list[Any], list[Path], list[Path], Path | None]] = [
         (
             "data",
-            ["llmrec-data", "interests", "prepare", "--out", str(data), *flags(config["data"])],
+            ["llmrec-data", "interests", "prepare", "--out", str(data)]
+            + [opts(config.get("data", {}), "data")],
             [],
             [train, valid, *sets.values()],
             data / "manifest.json",
@@ -74,7 +58,8 @@ def interest_stages(folder: Path, config: dict[str, dict[str, Any]]) -> list[Sta
         (
             "train",
             ["llmrec-train", "train", "--train-file", str(train), "--valid-file", str(valid)]
-            + ["--output-dir", str(adapter), *flags(config["train"]), "--resume", "auto"],
+            + ["--output-dir", str(adapter), opts(config.get("train", {}), "train")]
+            + ["--resume", "auto"],
             [train, valid],
             [weights],
             None,
@@ -86,11 +71,12 @@ def interest_stages(folder: Path, config: dict[str, dict[str, Any]]) -> list[Sta
             out = preds / run_name / f"{set_name}.jsonl"
             argv = ["llmrec-train", "generate", "--examples", str(examples), "--out", str(out)]
             inputs = [examples] if run_name == "off" else [examples, weights]
-            stages.append(
-                (f"generate-{run_name}-{set_name}", argv + gen + extra, inputs, [out], None)
+            commands.append(
+                (f"generate-{run_name}-{set_name}", [*argv, gen, *extra], inputs, [out], None)
             )
         report_flags += ["--examples", f"{INTEREST_SETS[set_name]}={examples}"]
         report_flags += [f"--{flag}={preds / flag / f'{set_name}.jsonl'}" for flag in runs]
+    stages = with_config_files(commands, folder, config.origins, configs)
     stages.append(
         (
             "report",
@@ -105,16 +91,17 @@ def interest_stages(folder: Path, config: dict[str, dict[str, Any]]) -> list[Sta
 
 
 def run_interests(profile: str, run: str | None, overrides: list[str], force: bool) -> Path:
-    """The interest pipeline in runs/interests/RUN (default: the profile's name); its report path."""
-    config = resolve_profile(profile, overrides, INTEREST_PROFILES)
-    folder = runs_dir() / "interests" / (run or profile)
+    """The interest pipeline in runs/interests/RUN (default: the profile's name); its report path.
+    Every stage's settings are written and checked before the first stage runs."""
+    config = resolve_profile(profile, overrides, INTERESTS)
+    folder = runs_dir() / "interests" / (run or default_run_name(profile))
     folder.mkdir(parents=True, exist_ok=True)
     print(f"llmrec interests: profile={profile} device={device()} run={folder}")
     runner = Run(folder, force)
     runner.manifest.update({"task": "interests", "config": config, "versions": versions()})
     runner.manifest.update({"git_commit": git_commit(), "device": device()})
     start = time.perf_counter()
-    for name, argv, inputs, outputs, reads in interest_stages(folder, config):
-        runner.stage(name, argv, inputs, outputs, reads)
+    configs: dict[Path, StageConfig] = {}
+    check_then_run(runner, interest_stages(folder, config, configs), configs)
     runner.record_wall_time(time.perf_counter() - start)
     return folder / "report.md"

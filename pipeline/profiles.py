@@ -1,21 +1,33 @@
-"""Settings profiles: TOML files under configs/profiles/ (one table per stage section, each key an
-option of that stage's CLI), `extends` to inherit another profile, and `--set STAGE.OPTION=VALUE`
-overrides. Every value remembers where it came from, so an error names the file and line."""
+"""Settings profiles: TOML files (one table per stage section, each key an option of that stage's
+CLI), `extends` to inherit another profile, and `--set STAGE.OPTION=VALUE` overrides. Every value
+remembers where it came from, so an error names the file and line. Two kinds of profiles share this
+reader: the recommendation pipeline's (configs/profiles/) and the interests pipeline's
+(configs/interests/)."""
 
 from __future__ import annotations
 
-import copy
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pipeline import ROOT
 
+
+@dataclass(frozen=True)
+class ProfileKind:
+    """A pipeline's profiles: the folder `--profile NAME` looks in (NAME.toml; `--profile PATH.toml`
+    takes any file) and the sections a profile may have, each with the CLI command its options
+    belong to (checked by that command before any stage runs)."""
+
+    folder: Path
+    sections: dict[str, str]
+
+
 # Profiles are TOML files in configs/profiles/ (one table per stage section, each key an option of
 # that stage's CLI); `--profile NAME` picks configs/profiles/NAME.toml, `--profile PATH.toml` any file.
 PROFILES_DIR = ROOT / "configs" / "profiles"
-# Profile sections and the CLI command their options belong to (checked before any stage runs).
 SECTIONS = {
     "data": "llmrec-data prepare",
     "embed": "llmrec-data embed",
@@ -27,6 +39,15 @@ SECTIONS = {
     "evaluate": "llmrec-eval evaluate",
     "fuse": "llmrec-eval fuse",
 }
+RECOMMENDATION = ProfileKind(PROFILES_DIR, SECTIONS)
+INTERESTS = ProfileKind(
+    ROOT / "configs" / "interests",
+    {
+        "data": "llmrec-data interests prepare",
+        "train": "llmrec-train train",
+        "generate": "llmrec-train generate",
+    },
+)
 
 
 def _parse_value(text: str) -> Any:
@@ -55,17 +76,23 @@ def shown(path: Path) -> str:
         return str(path)
 
 
-def profile_names() -> list[str]:
-    return sorted(p.stem for p in PROFILES_DIR.glob("*.toml"))
+def default_run_name(profile: str) -> str:
+    """A run's folder name when none is given: the profile's (`--profile path/mine.toml`: mine)."""
+    return Path(profile).stem if profile.endswith(".toml") else profile
 
 
-def _profile_path(spec: str, base: Path = PROFILES_DIR) -> Path:
-    """`NAME` -> configs/profiles/NAME.toml; a path (ends in .toml or has a slash) is taken as
-    given (relative to `base` for a profile's `extends`, else to the current folder)."""
+def profile_names(kind: ProfileKind = RECOMMENDATION) -> list[str]:
+    return sorted(p.stem for p in kind.folder.glob("*.toml"))
+
+
+def _profile_path(spec: str, kind: ProfileKind, base: Path | None) -> Path:
+    """`NAME` -> the kind's folder/NAME.toml; a path (ends in .toml or has a slash) is taken as
+    given (relative to `base`, the folder of the profile whose `extends` names it; None: to the
+    current folder)."""
     if spec.endswith(".toml") or os.sep in spec or "/" in spec:
         path = Path(spec).expanduser()
-        return path if path.is_absolute() or base == PROFILES_DIR else base / path
-    return PROFILES_DIR / f"{spec}.toml"
+        return path if path.is_absolute() or base is None else base / path
+    return kind.folder / f"{spec}.toml"
 
 
 def _toml_line(path: Path, table: str | None, key: str) -> int | None:
@@ -94,18 +121,20 @@ def closest(word: str, choices: Any) -> str:
     return f"did you mean {close[0]!r}? " if close else ""
 
 
-def _load_profile(spec: str, base: Path = PROFILES_DIR, chain: tuple[Path, ...] = ()) -> Settings:
+def _load_profile(spec: str, kind: ProfileKind, chain: tuple[Path, ...] = ()) -> Settings:
     """A profile file, after its `extends` (if any): each table updates the inherited one key by
-    key. Unknown sections and values that are not plain (numbers, strings, booleans, lists) fail."""
+    key. Unknown sections and values that are not plain (numbers, strings, booleans, lists) fail.
+    `chain`: the profiles whose `extends` led here (the last one's folder is the base of a path)."""
     import tomllib
 
-    path = _profile_path(spec, base)
+    path = _profile_path(spec, kind, chain[-1].parent if chain else None)
     if not path.is_file():
-        hint = "" if path.parent != PROFILES_DIR else closest(spec, profile_names())
+        names = profile_names(kind)
+        hint = "" if path.parent != kind.folder else closest(spec, names)
         at = f"{where(chain[-1], None, 'extends')}, field 'extends': " if chain else ""
         raise SystemExit(
             f"error: {at}unknown profile {spec!r} ({shown(path)} does not exist): {hint}expected "
-            f"one of {', '.join(profile_names())} or the path of a .toml file"
+            f"one of {', '.join(names)} or the path of a .toml file"
         )
     if path.resolve() in chain:
         raise SystemExit(f"error: {shown(path)}: `extends` loops back to itself")
@@ -120,15 +149,14 @@ def _load_profile(spec: str, base: Path = PROFILES_DIR, chain: tuple[Path, ...] 
             f"or a path (a string), got {extends!r}"
         )
     settings = (
-        Settings()
-        if extends is None
-        else _load_profile(extends, path.parent, (*chain, path.resolve()))
+        Settings() if extends is None else _load_profile(extends, kind, (*chain, path.resolve()))
     )
     for section, table in doc.items():
-        if section not in SECTIONS:
+        if section not in kind.sections:
             raise SystemExit(
                 f"error: {where(path, None, section)}: unknown section [{section}]: "
-                f"{closest(section, SECTIONS)}expected one of {', '.join(SECTIONS)} (or `extends`)"
+                f"{closest(section, kind.sections)}expected one of {', '.join(kind.sections)} "
+                "(or `extends`)"
             )
         if not isinstance(table, dict):
             raise SystemExit(
@@ -154,18 +182,13 @@ def add_table(settings: Settings, path: Path, section: str, table: dict[str, Any
 
 
 def resolve_profile(
-    profile: str, overrides: list[str], profiles: dict[str, dict[str, dict[str, Any]]] | None = None
+    profile: str, overrides: list[str], kind: ProfileKind = RECOMMENDATION
 ) -> Settings:
-    """The profile (a file; or a name in `profiles`, the interests pipeline's dicts) with the
-    `--set STAGE.OPTION=VALUE` overrides applied. Whether each option exists and its value is valid
-    is checked by the stage's CLI (`_check_configs`), not here."""
-    if profiles is None:
-        settings = _load_profile(profile)
-    elif profile in profiles:
-        settings = Settings(copy.deepcopy(profiles[profile]))
-    else:
-        raise SystemExit(f"unknown profile {profile!r}: expected one of {', '.join(profiles)}")
-    apply_overrides(settings, overrides, SECTIONS if profiles is None else settings)
+    """The profile (a name in the kind's folder or a .toml path) with the `--set
+    STAGE.OPTION=VALUE` overrides applied. Whether each option exists and its value is valid is
+    checked by the stage's CLI (`pipeline.stages.check_stages`), not here."""
+    settings = _load_profile(profile, kind)
+    apply_overrides(settings, overrides, kind.sections)
     return settings
 
 

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from pipeline.profiles import Settings, resolve_profile
+from pipeline.profiles import Settings, default_run_name, resolve_profile
 from pipeline.runs import Run, device, git_commit, runs_dir, versions
 
 if TYPE_CHECKING:
@@ -52,12 +52,7 @@ def train_launcher() -> list[str]:
 def run_folder(dataset: str, run: str | None, profile: str) -> Path:
     if dataset not in DATASETS:
         raise SystemExit(f"unknown dataset {dataset!r}: expected one of {', '.join(DATASETS)}")
-    # `--profile path/to/mine.toml` runs in runs/<dataset>/mine
-    return (
-        runs_dir()
-        / dataset
-        / (run or (Path(profile).stem if profile.endswith(".toml") else profile))
-    )
+    return runs_dir() / dataset / (run or default_run_name(profile))
 
 
 class _Opts:
@@ -261,9 +256,15 @@ def _stage_commands(
     data, adapter, preds, ev = (folder / n for n in ("data", "adapter", "predictions", "eval"))
     items, emb = data / "items.parquet", data / "item_embeddings.npy"
     train, valid, test = (data / f"{s}.jsonl" for s in ("train", "valid", "test"))
-    # Generation uses the base model the adapter was trained on, unless told otherwise.
-    inherited = {k: v for k, v in config["train"].items() if k in ("model", "quantization")}
-    gen = [opts(inherited, "train"), opts(config["generate"], "generate")]
+
+    # Generation loads the base model as training did, unless told otherwise: with the adapter,
+    # `llmrec-train generate` reads the base model from the adapter's record (llmrec_train.json),
+    # so only the quantization (not recorded there) is passed; without it, the model too.
+    def loaded_as_trained(lora: bool) -> list[Any]:
+        inherited = ("quantization",) if lora else ("model", "quantization")
+        trained = {k: v for k, v in config["train"].items() if k in inherited}
+        return [opts(trained, "train"), opts(config["generate"], "generate")]
+
     evaluate = config["evaluate"]
     eval_common = ["--items", str(items), "--embeddings", str(emb), "--train", str(train)]
 
@@ -271,7 +272,7 @@ def _stage_commands(
         split: Path, out: str, lora: bool
     ) -> tuple[str, list[str], list[Path], list[Path], None]:
         argv = ["llmrec-train", "generate", "--examples", str(split), "--items", str(items)]
-        argv += ["--out", str(preds / out / "predictions.jsonl"), *gen]
+        argv += ["--out", str(preds / out / "predictions.jsonl"), *loaded_as_trained(lora)]
         inputs = [split, items]
         if lora:
             argv += ["--adapter", str(adapter)]
@@ -546,15 +547,40 @@ def run_stages(
     )
     configs: dict[Path, StageConfig] = {}
     stages = build_stages(dataset, folder, config, configs)
+    check_then_run(run, stages, configs, only)
+    return run
+
+
+def check_then_run(
+    run: Run,
+    stages: list[Stage],
+    configs: dict[Path, StageConfig],
+    only: tuple[str, ...] | None = None,
+) -> None:
+    """Write every stage's config file and check them all by their CLIs, then run (or skip) the
+    stages in `only` (their name's first part; None: all), one at a time. A stage without a config
+    file (settings none, only paths) has nothing to check."""
     write_configs(configs)
     # Every stage, before the first one runs; a stage whose config file is the one it last
     # finished with was accepted by its CLI then (a no-op re-run starts no checking process).
-    check_stages([s for s in stages if not run.settings_accepted(s[0], Path(s[1][-1]))], configs)
-    for name, argv, inputs, outputs, reads in stages:
-        if only is None or name.split("-")[0] in only:
-            legacy = configs[Path(argv[-1])].legacy_argv
-            run.stage(name, argv, inputs, outputs, reads, legacy)
-    return run
+    unchecked = []
+    for stage in stages:
+        config = _config_of(stage, configs)
+        if config is not None and not run.settings_accepted(stage[0], config):
+            unchecked.append(stage)
+    check_stages(unchecked, configs)
+    for stage in stages:
+        if only is None or stage[0].split("-")[0] in only:
+            config = _config_of(stage, configs)
+            legacy = configs[config].legacy_argv if config is not None else None
+            run.stage(*stage, legacy)
+
+
+def _config_of(stage: Stage, configs: dict[Path, StageConfig]) -> Path | None:
+    """The stage's config file (`--config FILE`, its argv's last two items), if it has one."""
+    argv = stage[1]
+    path = Path(argv[-1]) if len(argv) >= 2 and argv[-2] == "--config" else None
+    return path if path in configs else None
 
 
 def has_results(folder: Path) -> bool:

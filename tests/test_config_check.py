@@ -60,15 +60,14 @@ def test_each_stage_gets_its_settings_from_its_config_file(tmp_path):
     _, argv, inputs, *_ = stages["generate-test-lora"]
     path = tmp_path / "configs" / "generate-test-lora.toml"
     assert argv[-2:] == ["--config", str(path)] and path in inputs
-    # generation uses the model the adapter was trained on; the profile's generate settings
-    assert configs[path].text.splitlines()[1:] == [
-        "batch_size = 16",
-        "constrained = true",
-        'decoding = "beam"',
-        'model = "smollm2-135m-instruct"',
-        "num_beams = 4",
-        "num_return_sequences = 4",
-    ]
+    # with the adapter, generation reads the base model from it (llmrec_train.json): no `model`;
+    # without it, the model training used. Both: the profile's generate settings.
+    generate = ["batch_size = 16", "constrained = true", 'decoding = "beam"']
+    generate += ["num_beams = 4", "num_return_sequences = 4"]
+    assert configs[path].text.splitlines()[1:] == generate
+    base = configs[tmp_path / "configs" / "generate-test-base.toml"].text.splitlines()[1:]
+    assert base == [*generate[:3], 'model = "smollm2-135m-instruct"', *generate[3:]]
+    assert "--adapter" not in stages["generate-test-base"][1]
     assert "--num-beams" not in argv  # settings are no longer flags
     assert configs[tmp_path / "configs" / "baseline-most-popular.toml"].text.endswith(
         "exclude_history = true\n"

@@ -204,3 +204,50 @@ class EmbedConfig:
     out: Path | None = field(
         default=None, metadata=_help("Folder for the embedding files. Default: --data.")
     )
+
+
+@dataclass
+class InterestsPrepareConfig:
+    """Configuration of `llmrec-data interests prepare`: real YouTube-8M videos -> simulated users
+    -> train/valid/test.jsonl, unseen.jsonl (held-out prompts), showcase.jsonl (the four showcase
+    prompts, no targets) and manifest.json."""
+
+    out: Path = field(metadata=_help("Output folder for train/valid/test.jsonl."))
+    youtube8m_dir: Path | None = field(
+        default=None,
+        metadata=_help(
+            "Folder with vocabulary.csv and video_labels.tsv [$LLMREC_DATA_HOME/youtube8m]."
+        ),
+    )
+    n_train: int = field(default=2000, metadata=_help("Training users (one example each)."))
+    n_valid: int = field(default=100, metadata=_help("Validation users."))
+    n_test: int = field(default=50, metadata=_help("Held-out test users."))
+    n_unseen: int = field(
+        default=50,
+        metadata=_help(
+            "Users of unseen.jsonl: test-pool users asked with prompt wordings and layouts never "
+            "used in training, 8 to 12 videos each."
+        ),
+    )
+    min_videos: int = field(default=4, metadata=_help("Fewest videos in a history."))
+    max_videos: int = field(default=8, metadata=_help("Most videos in a history."))
+    coherent_share: float = field(
+        default=0.7, metadata=_help("Share of coherent users (drawn around 1-3 interests).")
+    )
+    seed: int = field(default=0, metadata=_help("Seed of pools, users and prompt wordings."))
+
+    def __post_init__(self) -> None:
+        from llmrec_data.errors import DataError
+
+        for name in ("n_train", "n_valid", "n_test", "n_unseen"):
+            if getattr(self, name) < 0:
+                raise DataError(
+                    f"--{name.replace('_', '-')} must be >= 0, got {getattr(self, name)}"
+                )
+        if not 1 <= self.min_videos <= self.max_videos:
+            raise DataError(
+                f"--min-videos and --max-videos: expected 1 <= min <= max, got {self.min_videos} "
+                f"and {self.max_videos}"
+            )
+        if not 0.0 <= self.coherent_share <= 1.0:
+            raise DataError(f"--coherent-share must be in [0, 1], got {self.coherent_share}")
