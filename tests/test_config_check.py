@@ -1,6 +1,7 @@
 """Every stage's settings are checked by its own CLI before the first stage runs, and each stage
-reads them from its config file in the run folder (RUN/configs/STAGE.toml). No model is loaded:
-the data stage (polars, seconds) is the only one that runs here."""
+reads them from its config file in the run folder (RUN/configs/STAGE.toml): in `invoke pipeline` and
+in `invoke interests`. No model is loaded: the data stages (polars, the YouTube-8M labels; seconds)
+are the only ones that run here."""
 
 from __future__ import annotations
 
@@ -12,9 +13,17 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.profiles import profile_names, resolve_profile
+from pipeline.interests import interest_stages
+from pipeline.profiles import INTERESTS, profile_names, resolve_profile
 from pipeline.runs import GPU_DRIVER_PATHS, Run
-from pipeline.stages import build_stages, check_stages, report_is_current, write_configs
+from pipeline.stages import (
+    StageConfig,
+    build_stages,
+    check_stages,
+    check_then_run,
+    report_is_current,
+    write_configs,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = ("movie", "movie-small", "game", "game-small")
@@ -209,3 +218,102 @@ def test_the_device_line_imports_no_torch_without_a_gpu_driver():
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert done.stdout.split() == ["cpu", "False", "False"], done.stderr
+
+
+@pytest.mark.parametrize("name", profile_names(INTERESTS))
+def test_every_interest_stage_gets_its_settings_from_a_checked_config_file(tmp_path, name):
+    profile = resolve_profile(name, [], INTERESTS)  # its values: pinned in test_profiles.py
+    configs: dict[Path, StageConfig] = {}
+    stages = interest_stages(tmp_path, profile, configs)
+    write_configs(configs)
+    check_stages([s for s in stages if s[0] != "report"], configs)  # SystemExit on any problem
+    by_name = {s[0]: s for s in stages}
+    assert len(stages) == 12 and len(configs) == 11  # the report has only paths: no config
+    for stage, (_, argv, inputs, _, _) in by_name.items():
+        path = tmp_path / "configs" / f"{stage}.toml"
+        if stage == "report":
+            assert "--config" not in argv and not path.exists()
+            continue
+        assert argv[-2:] == ["--config", str(path)] and path in inputs
+        assert not any(f"--{key.replace('_', '-')}" in argv for key in configs[path].origins)
+    for config in configs.values():  # each stage's settings: its profile section's, all of them
+        section = config.stage if config.stage in ("data", "train") else "generate"
+        came_from = {key: s for key, (_, s) in config.origins.items()}
+        assert came_from == dict.fromkeys(profile[section], section), config.stage
+    train = (tmp_path / "configs" / "train.toml").read_text()
+    assert ("learning_rate = 0.002" in train) == (name == "cpu")
+    assert by_name["train"][1][-4:-2] == ["--resume", "auto"]
+    adapter = ["--adapter", str(tmp_path / "adapter")]
+    assert by_name["generate-constrained-unseen"][1][-5:-2] == [*adapter, "--constrained-interests"]
+    assert by_name["generate-on-test"][1][-4:-2] == adapter
+    assert "--adapter" not in by_name["generate-off-test"][1]
+
+
+def test_a_typo_in_an_interests_set_key_fails_before_the_first_stage(env):
+    start = time.perf_counter()
+    done = _invoke(env, "interests", "--profile", "tiny", "--set", "train.max_stepz=3")
+    seconds = time.perf_counter() - start
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert (
+        "error: --set train.max_stepz=3, field 'train.max_stepz': unknown option of "
+        "`llmrec-train train`: did you mean 'max_steps'? expected one of "
+    ) in done.stderr
+    assert "[run ]" not in done.stdout and "nothing was run" in done.stderr
+    assert not (Path(env["LLMREC_RUNS_DIR"]) / "interests" / "tiny" / "data").exists()
+    print(f"failed in {seconds:.1f} s")
+
+
+def test_a_typo_in_an_interests_profile_file_names_the_file_and_line(env, tmp_path):
+    mine = tmp_path / "mine.toml"
+    mine.write_text('extends = "tiny"\n\n[generate]\nnum_beam = 2\n[data]\nn_test = -1\n')
+    done = _invoke(env, "interests", "--profile", str(mine))
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert (
+        f"error: {mine}, line 4, field 'generate.num_beam': unknown option of "
+        "`llmrec-train generate`: did you mean 'num_beams'?"
+    ) in done.stderr
+    assert f"data.n_test from {mine}, line 6: --n-test must be >= 0, got -1" in done.stderr
+    assert "[run ]" not in done.stdout
+    assert not (Path(env["LLMREC_RUNS_DIR"]) / "interests" / "mine" / "data").exists()
+
+
+def _data_stage(folder: Path, overrides: list[str], capsys) -> str:
+    """Run (or skip) the interests data stage of the tiny profile; what it printed."""
+    configs: dict[Path, StageConfig] = {}
+    stages = interest_stages(folder, resolve_profile("tiny", overrides, INTERESTS), configs)
+    run = Run(folder, force=False)
+    try:
+        check_then_run(run, stages, configs, only=("data",))
+    finally:
+        run._lock.close()
+    return capsys.readouterr().out
+
+
+def test_a_changed_interests_setting_reruns_its_stage_and_an_unchanged_one_skips(
+    env, tmp_path, capsys
+):
+    folder = tmp_path / "run"
+    assert "[run ] data" in _data_stage(folder, [], capsys)
+    assert "[skip] data" in _data_stage(folder, [], capsys)
+    assert "[skip] data" in _data_stage(folder, ["generate.max_new_tokens=8"], capsys)
+    assert "[run ] data" in _data_stage(folder, ["data.seed=1"], capsys)
+    assert "seed = 1" in (folder / "configs" / "data.toml").read_text()
+    assert "[skip] data" in _data_stage(folder, ["data.seed=1"], capsys)
+
+
+def test_a_run_folder_made_before_config_files_keeps_its_finished_data_stage(env, tmp_path, capsys):
+    """The data stage as the code before config files ran it (settings as flags, the tiny profile's
+    dict) is skipped now that the same settings come from its config file."""
+    folder = tmp_path / "run"
+    data = folder / "data"
+    old = ["llmrec-data", "interests", "prepare", "--out", str(data)]
+    old += ["--n-train", "16", "--n-valid", "4", "--n-test", "4", "--n-unseen", "4", "--seed", "0"]
+    outputs = [data / f"{s}.jsonl" for s in ("train", "valid", "test", "unseen", "showcase")]
+    run = Run(folder, force=False)
+    try:
+        run.stage("data", old, [], outputs, data / "manifest.json")
+    finally:
+        run._lock.close()
+    assert "[run ] data" in capsys.readouterr().out
+    assert "[skip] data" in _data_stage(folder, [], capsys)
+    assert "[run ] data" in _data_stage(folder, ["data.n_test=5"], capsys)

@@ -1,5 +1,6 @@
-"""Profiles are TOML files (configs/profiles/); their resolved values are pinned here, so moving them
-out of tasks.py (where they were Python dicts) or editing a file changes nothing unnoticed.
+"""Profiles are TOML files (configs/profiles/, and configs/interests/ for `invoke interests`); their
+resolved values are pinned here, so moving them out of Python dicts (tasks.py, pipeline/interests.py)
+or editing a file changes nothing unnoticed.
 No stage runs: each test takes well under a second."""
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.profiles import profile_names, resolve_profile
+from pipeline.profiles import INTERESTS, profile_names, resolve_profile
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -79,6 +80,31 @@ PINNED = {
     },
 }
 
+# The values of the dicts pipeline/interests.py held (INTEREST_PROFILES) before the profiles
+# became files.
+INTEREST_PINNED = {
+    "cpu": {
+        "data": {"seed": 0},
+        "train": {
+            "n_train": -1,
+            "n_valid": 32,
+            "max_steps": 80,
+            "batch_size": 8,
+            "learning_rate": 2e-3,
+            "lora_r": 16,
+            "lora_alpha": 32,
+            "lora_target_modules": "q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj",
+            "seed": 0,
+        },
+        "generate": {"decoding": "greedy", "max_new_tokens": 96, "batch_size": 10},
+    },
+    "tiny": {
+        "data": {"n_train": 16, "n_valid": 4, "n_test": 4, "n_unseen": 4, "seed": 0},
+        "train": {"n_train": 16, "n_valid": 4, "max_steps": 2, "batch_size": 4, "seed": 0},
+        "generate": {"decoding": "greedy", "max_new_tokens": 24, "batch_size": 4},
+    },
+}
+
 
 def _typed(value):
     """Values with their types: 1 and 1.0 and True are different settings."""
@@ -139,3 +165,21 @@ def test_unknown_profile_and_bad_set_stage_name_the_choices():
         resolve_profile("cpu2k", [])
     with pytest.raises(SystemExit, match=r"--set 'generat.num_beams=8': did you mean 'generate'"):
         resolve_profile("cpu", ["generat.num_beams=8"])
+
+
+def test_every_shipped_interest_profile_is_pinned():
+    assert profile_names(INTERESTS) == sorted(INTEREST_PINNED)
+
+
+@pytest.mark.parametrize("name", sorted(INTEREST_PINNED))
+def test_interest_profile_files_resolve_to_the_pinned_values(name):
+    assert _typed(dict(resolve_profile(name, [], INTERESTS))) == _typed(INTEREST_PINNED[name])
+
+
+def test_interest_profiles_know_only_their_own_sections(tmp_path):
+    with pytest.raises(SystemExit, match=r"--set 'evaluate.bootstrap=5': expected STAGE.OPTION"):
+        resolve_profile("tiny", ["evaluate.bootstrap=5"], INTERESTS)
+    mine = tmp_path / "mine.toml"
+    mine.write_text('extends = "tiny"\n[embed]\nbatch_size = 8\n', encoding="utf-8")
+    with pytest.raises(SystemExit, match=r"line 2: unknown section \[embed\]"):
+        resolve_profile(str(mine), [], INTERESTS)
