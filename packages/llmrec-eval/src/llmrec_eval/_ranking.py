@@ -26,6 +26,9 @@ CHUNK_ELEMS = 1 << 23
 """Floats in one chunk's distance matrices (all text slots together): 32 MiB stays in a large CPU
 cache while the top lists, ranks and fusions read it back; 2^26 was 1.1-1.9x slower (one core, AMD
 EPYC, 10,681 items)."""
+GROUPS = 512
+"""Column groups whose minima bound a row's k-th score (`listed`): 512 was the fastest of 128-2048
+for k = 50 at 10,681 items (one core, AMD EPYC)."""
 
 
 def _normalise_rows(x: np.ndarray) -> np.ndarray:
@@ -151,70 +154,43 @@ def minmax_rows(x: np.ndarray) -> np.ndarray:
     return x
 
 
-def _first_k(rows: np.ndarray, idx: np.ndarray, vals: np.ndarray, b: int, k: int) -> np.ndarray:
-    """Given candidate (row, index, score) triples holding each row's k best, the [b, k] best."""
-    order = np.lexsort((idx, vals, rows))
-    rows, idx = rows[order], idx[order]
-    pos = np.arange(rows.size) - np.searchsorted(rows, np.arange(b))[rows]
-    sel = pos < k
-    out = np.empty((b, k), dtype=np.int64)
-    out[rows[sel], pos[sel]] = idx[sel]
-    return out
+def _sortable(values: np.ndarray) -> np.ndarray:
+    """float32 -> int64 keys in the same order (equal floats, -0.0 and 0.0 too, get equal keys)."""
+    bits = (values + np.float32(0.0)).view(np.int32)  # + 0.0 turns -0.0 into 0.0
+    # negative floats order backwards as integers: flip their magnitude bits
+    return (bits ^ ((bits >> 31) & 0x7FFFFFFF)).astype(np.int64) + 2**31
 
 
-def _smallest_k_exact(scores: np.ndarray, k: int) -> np.ndarray:
-    """`smallest_k` by one partition pass, then every score tied at the bound: ties-proof, slower."""
-    b, n = scores.shape
-    if k < n:
-        part = np.argpartition(scores, k - 1, axis=1)[:, :k]
-        bound = np.take_along_axis(scores, part, axis=1).max(axis=1)
-        rows, idx = np.nonzero(scores <= bound[:, None])
-    else:
-        rows, idx = np.divmod(np.arange(b * n), n)
-    return _first_k(rows, idx, scores[rows, idx], b, k)
+def listed(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indices [B, min(k, N)] of each row's k lowest scores, ordered by (score, index); +inf scores
+    (excluded and non-canonical items) are never listed: -1 fills a row with fewer finite scores.
 
-
-def smallest_k(scores: np.ndarray, k: int) -> np.ndarray:
-    """Indices [B, k] of each row's k lowest scores, ordered by (score, index): exact, no full sort.
-
-    The first nb * bs columns of a row are cut into nb groups of bs; the k groups with the smallest
-    minima (plus the short tail) hold the k lowest scores (any score outside them is above all k
-    minima), so only k groups per row are partitioned. Group g is the strided columns g, g + nb,
-    g + 2 nb, ...: their minima are then an elementwise minimum of bs contiguous slices (SIMD),
-    about three times faster than one minimum per contiguous block. Rows with ties at a group
-    minimum or at the k-th score take the exact path.
+    Exact without sorting a row: the k smallest of any k columns' group minima bound the k-th score
+    from above (k items are at or below it), so every item at or below that bound is a candidate, and
+    only the candidates (about k + a few per row) are sorted. Group g is the strided columns g,
+    g + G, g + 2 G, ...: their minima are an elementwise minimum of contiguous slices (SIMD).
+    Ties need no special case: every score equal to the bound is a candidate.
     """
+    scores = np.ascontiguousarray(scores)
     b, n = scores.shape
     k = min(k, n)
+    out = np.full((b, k), -1, dtype=np.int64)
     if k == 0 or b == 0:
-        return np.empty((b, k), dtype=np.int64)
-    bs = int(np.clip(2 * np.sqrt(n / k), 16, 512))  # ~ balances the group pass and the k groups
-    nb = n // bs  # groups; the short tail (< bs items) is always a candidate
-    if nb <= 2 * k:
-        return _smallest_k_exact(scores, k)
-    mins = scores[:, : nb * bs].reshape(b, bs, nb).min(axis=1)
-    groups = np.argpartition(mins, k - 1, axis=1)[:, :k]
-    bound = np.take_along_axis(mins, groups, axis=1).max(axis=1)
-    idx = (groups[:, :, None] + np.arange(bs) * nb).reshape(b, k * bs)
-    flat = np.ascontiguousarray(scores).reshape(-1)
-    vals = flat[idx + (np.arange(b) * n)[:, None]]
-    if nb * bs < n:
-        vals = np.concatenate([vals, scores[:, nb * bs :]], axis=1)
-        idx = np.concatenate(
-            [idx, np.broadcast_to(np.arange(nb * bs, n), (b, n - nb * bs))], axis=1
-        )
-    part = np.argpartition(vals, k - 1, axis=1)[:, :k]
-    top_vals = np.take_along_axis(vals, part, axis=1)
-    top_idx = np.take_along_axis(idx, part, axis=1)
-    order = np.lexsort((top_idx, top_vals), axis=1)
-    out = np.take_along_axis(top_idx, order, axis=1)
-    # exact unless a tie: another block's minimum equal to the bound, or a tie at the k-th score
-    kth = top_vals.max(axis=1)
-    tied = (np.count_nonzero(mins <= bound[:, None], axis=1) > k) | (
-        np.count_nonzero(vals <= kth[:, None], axis=1) > k
-    )
-    if tied.any():
-        out[tied] = _smallest_k_exact(scores[tied], k)
+        return out
+    groups = min(n, max(GROUPS, 8 * k))  # at least k groups: the bound exists
+    size = n // groups
+    mins = scores[:, : groups * size].reshape(b, size, groups).min(axis=1)
+    bound = np.partition(mins, k - 1, axis=1)[:, k - 1]
+    # an infinite bound would make every +inf a candidate: the largest float lists the finite ones
+    np.minimum(bound, np.finfo(np.float32).max, out=bound)
+    flat = np.flatnonzero(scores <= bound[:, None])
+    rows, idx = np.divmod(flat, n)
+    # one stable sort by (row, score): flatnonzero gave (row, index) order, so ties stay by index
+    order = np.argsort((rows << 32) | _sortable(scores.reshape(-1)[flat]), kind="stable")
+    rows, idx = rows[order], idx[order]
+    pos = np.arange(rows.size) - np.searchsorted(rows, np.arange(b))[rows]
+    keep = pos < k
+    out[rows[keep], pos[keep]] = idx[keep]
     return out
 
 
@@ -226,13 +202,6 @@ def target_ranks(scores: np.ndarray, targets: np.ndarray) -> np.ndarray:
         v = row[t]
         ranks[r] = np.count_nonzero(row[:t] <= v) + np.count_nonzero(row[t + 1 :] < v)
     return ranks
-
-
-def _listed(scores: np.ndarray, k: int) -> np.ndarray:
-    """`smallest_k`, with -1 for slots that only unlisted items (+inf: excluded, non-canonical) fill."""
-    top = smallest_k(scores, k)
-    top[np.isposinf(np.take_along_axis(scores, top, axis=1))] = -1
-    return top
 
 
 def _dedupe_first(cand: np.ndarray) -> np.ndarray:
@@ -364,13 +333,13 @@ class Ranker:
             else:
                 base = prepared(mats[0])
             ranks = target_ranks(base, targets)
-            return ranks, (_listed(base, top_n) if top_n else None)
+            return ranks, (listed(base, top_n) if top_n else None)
         # The fusion depth is a ranking setting: a longer top list (top_n) must not change it,
         # or the metrics would depend on how much of the list is kept; the list's tail is filled below.
         depth = self.depth
         preps = [prepared(m) for m in mats]
         # [B, T, depth] each text's best items; a missing text's list is -1
-        lists = np.stack([_listed(p, depth) for p in preps], axis=1)
+        lists = np.stack([listed(p, depth) for p in preps], axis=1)
         if valid is not None:  # None: every example has every text
             lists[~valid] = -1
         base = preps[0]  # min over texts (collapse, exclusion and weights commute with it)
@@ -400,7 +369,7 @@ class Ranker:
             if (n_kept < top_n).any():  # beyond every list: the best min-fused items not listed
                 r, c = np.nonzero(keep)
                 base[r, cand[r, c]] = np.inf
-                tail = _listed(base, top_n)
+                tail = listed(base, top_n)
                 slot = np.arange(top_n)[None, :] - n_kept[:, None]  # tail index of each slot
                 fill = slot >= 0
                 top[fill] = np.take_along_axis(tail, np.maximum(slot, 0), axis=1)[fill]
