@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from llmrec_eval import ItemSpace, QuerySet, Ranker, Weighting
-from llmrec_eval._ranking import smallest_k, target_ranks
+from llmrec_eval._ranking import listed, target_ranks
 
 
 def _queries(vectors, forced=None, slots=None):
@@ -75,11 +75,11 @@ def _scores(rng: np.random.Generator, rows: int, n: int, n_distinct: int) -> np.
 
 @given(st.integers(1, 60), st.integers(1, 400), st.integers(0, 3), st.integers(0, 10_000))
 @settings(max_examples=60, deadline=None)
-def test_smallest_k_matches_a_stable_sort(k, n, n_distinct, seed):
+def test_listed_matches_a_stable_sort(k, n, n_distinct, seed):
     rng = np.random.default_rng(seed)
     scores = _scores(rng, 3, n, n_distinct)
     expected = np.argsort(scores, axis=1, kind="stable")[:, : min(k, n)]
-    assert np.array_equal(smallest_k(scores, k), expected)
+    assert np.array_equal(listed(scores, k), expected)
     targets = rng.integers(0, n, size=3)
     full = np.argsort(np.argsort(scores, axis=1, kind="stable"), axis=1, kind="stable")
     assert target_ranks(scores, targets).tolist() == full[np.arange(3), targets].tolist()
@@ -87,17 +87,36 @@ def test_smallest_k_matches_a_stable_sort(k, n, n_distinct, seed):
 
 @given(st.integers(1, 60), st.integers(2_000, 6_000), st.integers(0, 40), st.integers(0, 10_000))
 @settings(max_examples=30, deadline=None)
-def test_smallest_k_by_groups_matches_a_stable_sort(k, n, n_distinct, seed):
+def test_listed_by_groups_matches_a_stable_sort(k, n, n_distinct, seed):
     """Rows long enough for the group pass (more than 2k groups), with and without ties."""
     scores = _scores(np.random.default_rng(seed), 5, n, n_distinct)
     expected = np.argsort(scores, axis=1, kind="stable")[:, :k]
-    assert np.array_equal(smallest_k(scores, k), expected)
+    assert np.array_equal(listed(scores, k), expected)
 
 
-def test_smallest_k_large_rows():
+def test_listed_large_rows():
     rng = np.random.default_rng(1)
     scores = rng.random((4, 100_003), dtype=np.float32)
-    assert np.array_equal(smallest_k(scores, 50), np.argsort(scores, axis=1, kind="stable")[:, :50])
+    assert np.array_equal(listed(scores, 50), np.argsort(scores, axis=1, kind="stable")[:, :50])
+
+
+def test_listed_never_lists_infinite_scores_and_keeps_ties_by_id():
+    """+inf (excluded, non-canonical, missing text) fills with -1; -inf (an exact title) comes
+    first; -0.0 and 0.0 are one score (ties by id); a row tied at the k-th score keeps ids in order."""
+    n = 3_000
+    scores = np.full((4, n), np.inf, dtype=np.float32)
+    scores[0, [5, 9, 2_000]] = [1.0, 0.5, 1.0]  # three finite scores: the rest of the list is -1
+    scores[1] = 7.0  # every score tied: the smallest ids
+    scores[1, 2_999] = -np.inf
+    scores[2] = np.random.default_rng(0).random(n, dtype=np.float32) + 1
+    scores[2, [40, 12, 2_500]] = [0.0, -0.0, 0.0]
+    top = listed(scores, 6)
+    assert top[0].tolist() == [9, 5, 2_000, -1, -1, -1]
+    assert top[1].tolist() == [2_999, 0, 1, 2, 3, 4]
+    assert top[2, :3].tolist() == [12, 40, 2_500]
+    assert top[3].tolist() == [-1] * 6  # a missing text: nothing listed
+    finite = scores[2].copy()
+    assert top[2].tolist() == np.argsort(finite + np.float32(0.0), kind="stable")[:6].tolist()
 
 
 def test_chunking_does_not_change_results():

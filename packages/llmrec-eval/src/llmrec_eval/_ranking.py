@@ -11,7 +11,7 @@ Conventions (the same everywhere, documented in the README):
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Literal, get_args
 
@@ -236,8 +236,10 @@ def _rrf(lists: np.ndarray, k0: int) -> tuple[np.ndarray, np.ndarray, np.ndarray
     start = np.ones_like(srt, dtype=bool)
     start[:, 1:] = srt[:, 1:] != srt[:, :-1]
     group = np.cumsum(start, axis=1) - 1  # per row: index of the item's run
-    total = np.zeros_like(g)
-    np.add.at(total, (np.arange(b)[:, None].repeat(t * d, 1), group), g)
+    # each run's gains summed in list order (the stable sort kept it): bincount adds them in the same
+    # order as a loop would, so the sums are the same to the last bit
+    run = (group + np.arange(b)[:, None] * (t * d)).ravel()
+    total = np.bincount(run, weights=g.ravel(), minlength=b * t * d).reshape(b, t * d)
     score = np.take_along_axis(total, group, axis=1)  # each entry: its item's summed gain
     keep = start & (srt >= 0)
     # rank kept items by (-score, item id)
@@ -268,41 +270,43 @@ class Ranker:
         self.chunk_elems, self.min_rows = chunk_elems, min_rows
 
     # -- per chunk: one distance matrix per generated-text slot
+    def _n_slots(self, slots: np.ndarray) -> int:
+        """Text slots a chunk ranks: those before the first one none of its examples fills (texts
+        are packed best first, so that is every text); `first` ranks one."""
+        empty = np.flatnonzero(~(slots >= 0).any(axis=0))
+        n = int(empty[0]) if empty.size else slots.shape[1]
+        return min(n, 1) if self.fusion == "first" else n
+
     def _distances(
-        self, queries: QuerySet, aug: np.ndarray, rows: np.ndarray, normalise: bool
-    ) -> list[np.ndarray]:
-        slots = queries.slots[rows]
-        n_slots = 1 if self.fusion == "first" else slots.shape[1]
-        out = []
-        for j in range(n_slots):
-            slot = slots[:, j]
-            valid = slot >= 0
-            if not valid.any():
-                break
-            ids = np.where(valid, slot, 0)
-            uniq, inverse = np.unique(ids, return_inverse=True)
-            if uniq.size < 0.75 * ids.size:  # LLMs repeat titles: one matmul row per distinct text
-                s = (aug[uniq] @ self.space.matrix.T)[inverse]
-            else:
-                s = aug[ids] @ self.space.matrix.T
-            forced = np.where(valid, queries.forced[np.where(valid, slot, 0)], -1)
-            fr = np.flatnonzero(forced >= 0)
-            if normalise:
-                np.maximum(s, 0.0, out=s)  # rounding can push a distance below 0
-                if self.space.distance == "l2":
-                    np.sqrt(s, out=s)  # BIGRec normalises L2 distances, not squared ones
-                s[fr, forced[fr]] = 0.0
-                s[~valid] = np.inf
-                minmax_rows(s)
-            else:
-                s[fr, forced[fr]] = -np.inf
-                s[~valid] = np.inf
-            out.append(s)
-        return out
+        self, queries: QuerySet, aug: np.ndarray, rows: np.ndarray, j: int, normalise: bool
+    ) -> np.ndarray:
+        """Scores [B, n_items] of text slot j for the examples `rows` (+inf: no j-th text)."""
+        slot = queries.slots[rows, j]
+        valid = slot >= 0
+        ids = np.where(valid, slot, 0)
+        uniq, inverse = np.unique(ids, return_inverse=True)
+        if uniq.size < 0.75 * ids.size:  # LLMs repeat titles: one matmul row per distinct text
+            s = (aug[uniq] @ self.space.matrix.T)[inverse]
+        else:
+            s = aug[ids] @ self.space.matrix.T
+        forced = np.where(valid, queries.forced[ids], -1)
+        fr = np.flatnonzero(forced >= 0)
+        if normalise:
+            np.maximum(s, 0.0, out=s)  # rounding can push a distance below 0
+            if self.space.distance == "l2":
+                np.sqrt(s, out=s)  # BIGRec normalises L2 distances, not squared ones
+            s[fr, forced[fr]] = 0.0
+            s[~valid] = np.inf
+            minmax_rows(s)
+        else:
+            s[fr, forced[fr]] = -np.inf
+            s[~valid] = np.inf
+        return s
 
     def _finish(
         self,
-        mats: list[np.ndarray],
+        mats: Iterable[np.ndarray],
+        n_mats: int,
         factor: np.ndarray | None,
         targets: np.ndarray,
         exclude: list[np.ndarray] | None,
@@ -312,39 +316,49 @@ class Ranker:
     ) -> tuple[np.ndarray, np.ndarray | None]:
         """Fuse, collapse duplicates, exclude, then target ranks (and top lists if top_n).
 
+        `mats`: the n_mats text slots' score matrices, best text first; a lazy iterable computes each
+        one just before it is used, while the previous one's work is still in the CPU cache.
         `inplace`: the matrices may be overwritten (they are not reused for another gamma).
         `valid[i, j]`: example i has a j-th text (rank fusions skip missing ones).
         """
 
-        def prepared(m: np.ndarray) -> np.ndarray:
-            s = m * factor if factor is not None else m if inplace else m.copy()
+        def prepared(m: np.ndarray, owned: bool) -> np.ndarray:
+            s = m * factor if factor is not None else m if owned else m.copy()
             self.space.collapse(s)
             if exclude is not None:
                 for r, items in enumerate(exclude):
                     s[r, items] = np.inf
             return s
 
-        if self.fusion in ("first", "min") or len(mats) == 1:
-            if len(mats) > 1:
-                fused_min = mats[0] if inplace and factor is None else mats[0].copy()
-                for m in mats[1:]:
-                    np.minimum(fused_min, m, out=fused_min)
-                base = prepared(fused_min)
-            else:
-                base = prepared(mats[0])
+        slot_mats = iter(mats)
+        if self.fusion in ("first", "min") or n_mats == 1:
+            # min over texts first, then collapse, exclusion and weights once: they commute with it
+            fused = next(slot_mats)
+            owned = inplace
+            if n_mats > 1 and not owned:
+                fused, owned = fused.copy(), True
+            for m in slot_mats:
+                np.minimum(fused, m, out=fused)
+            base = prepared(fused, owned)
             ranks = target_ranks(base, targets)
             return ranks, (listed(base, top_n) if top_n else None)
         # The fusion depth is a ranking setting: a longer top list (top_n) must not change it,
         # or the metrics would depend on how much of the list is kept; the list's tail is filled below.
-        depth = self.depth
-        preps = [prepared(m) for m in mats]
+        # Each text's list, then its scores folded into `base`, the min over texts that orders the
+        # items below every list (collapse, exclusion and weights commute with the min).
+        per_text, base = [], None
+        for m in slot_mats:
+            p = prepared(m, inplace)
+            per_text.append(listed(p, self.depth))
+            if base is None:
+                base = p
+            else:
+                np.minimum(base, p, out=base)
+        assert base is not None, "n_mats > 1"
         # [B, T, depth] each text's best items; a missing text's list is -1
-        lists = np.stack([listed(p, depth) for p in preps], axis=1)
+        lists = np.stack(per_text, axis=1)
         if valid is not None:  # None: every example has every text
             lists[~valid] = -1
-        base = preps[0]  # min over texts (collapse, exclusion and weights commute with it)
-        for p in preps[1:]:
-            np.minimum(base, p, out=base)
         if self.fusion == "interleave":
             cand, keep, pos = _interleave(lists)
         else:
@@ -402,8 +416,14 @@ class Ranker:
         top = np.empty((n, top_n), dtype=np.int64) if top_n else None
         aug = self.space.augment(queries.vectors)
         t_slots = 1 if self.fusion == "first" else queries.slots.shape[1]
+        normalise = weighting is not None
         for rows in self._chunks(n, t_slots):
-            mats = self._distances(queries, aug, rows, normalise=weighting is not None)
+            n_mats = self._n_slots(queries.slots[rows])
+            mats: Iterable[np.ndarray] = (
+                self._distances(queries, aug, rows, j, normalise) for j in range(n_mats)
+            )
+            if len(gammas) > 1:  # every gamma re-weights the same distances
+                mats = list(mats)
             log_w = weighting.log1p(rows) if weighting is not None else None
             excl = [exclude[i] for i in rows] if exclude is not None else None
             for g, gamma in enumerate(gammas):
@@ -411,12 +431,13 @@ class Ranker:
                 want_top = top_n if g == len(gammas) - 1 else 0
                 r, tl = self._finish(
                     mats,
+                    n_mats,
                     factor,
                     targets[rows],
                     excl,
                     want_top,
                     inplace=len(gammas) == 1,
-                    valid=queries.slots[rows, : len(mats)] >= 0,
+                    valid=queries.slots[rows, :n_mats] >= 0,
                 )
                 ranks[g, rows] = r
                 if top is not None and tl is not None:
@@ -458,7 +479,7 @@ class Ranker:
         for rows in self._chunks(n, 1):
             mat = make_rows(rows)
             excl = [exclude[i] for i in rows] if exclude is not None else None
-            r, tl = self._finish([mat], None, targets[rows], excl, top_n, inplace=True)
+            r, tl = self._finish([mat], 1, None, targets[rows], excl, top_n, inplace=True)
             ranks[rows] = r
             if top is not None and tl is not None:
                 top[rows] = tl
