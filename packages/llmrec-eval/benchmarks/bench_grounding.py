@@ -38,6 +38,7 @@ from llmrec_eval._embed import MINILM_ID, embed_texts
 from llmrec_eval._ranking import FUSIONS
 
 KS = (1, 3, 5, 10, 20, 50)
+EXACT_CHECK = 200  # examples per fusion checked against `reference_ranking` (outside the timing)
 
 
 def rss_mib() -> float:
@@ -76,6 +77,53 @@ def bare_matmul(ranker: Ranker, queries: np.ndarray, n_slots: int) -> None:
     for rows in ranker._chunks(per_slot, n_slots):
         for slot in range(n_slots):
             aug[slot * per_slot + rows] @ ranker.space.matrix.T
+
+
+def reference_ranking(
+    ranker: Ranker, queries: QuerySet, targets: np.ndarray, examples: np.ndarray, top_n: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Ranks and top lists of `examples` by full stable sorts, one example at a time: the check that
+    the ranker's shortcuts (bounded top lists, fused passes) change no result. The distances are the
+    ranker's own; duplicates, fusion and ordering are redone the plain way."""
+    space, n = ranker.space, ranker.space.n_items
+    aug = space.augment(queries.vectors)
+    n_slots = 1 if ranker.fusion == "first" else queries.slots.shape[1]
+    per_slot = [ranker._distances(queries, aug, examples, j, False) for j in range(n_slots)]
+    ranks, tops = np.empty(len(examples), dtype=np.int64), np.full((len(examples), top_n), -1)
+    for e, target in enumerate(targets[examples].tolist()):
+        texts = []  # each text's scores per canonical item (+inf: not canonical)
+        for dist in per_slot:
+            col = np.full(n, np.inf, dtype=np.float32)
+            np.minimum.at(col, space.canonical, dist[e])
+            texts.append(col)
+        fused_min = np.minimum.reduce(texts)
+        by_min = [
+            i for i in np.lexsort((np.arange(n), fused_min)).tolist() if fused_min[i] < np.inf
+        ]
+        if ranker.fusion in ("first", "min"):
+            order = by_min
+        else:
+            lists = [
+                [i for i in np.argsort(t, kind="stable")[: ranker.depth].tolist() if t[i] < np.inf]
+                for t in texts
+            ]
+            if ranker.fusion == "interleave":
+                fused = list(
+                    dict.fromkeys(
+                        lst[r] for r in range(ranker.depth) for lst in lists if r < len(lst)
+                    )
+                )
+            else:
+                gain: dict[int, float] = {}
+                for lst in lists:
+                    for r, item in enumerate(lst):
+                        gain[item] = gain.get(item, 0.0) + 1 / (ranker.rrf_k + r + 1)
+                fused = sorted(gain, key=lambda item: (-gain[item], item))
+            listed = set(fused)
+            order = fused + [i for i in by_min if i not in listed]
+        ranks[e] = order.index(target)
+        tops[e, : min(top_n, len(order))] = order[:top_n]
+    return ranks, tops
 
 
 def catalogue_titles(n_items: int) -> list[str]:
@@ -145,6 +193,13 @@ def case1(cache: Path, fusions: list[str], embedding_throughput: bool = True) ->
             metrics_from_ranks(ranks[0], KS)
             bootstrap_ci(ranks[0], KS, n_resamples=1000, seed=0)
             coverage(top, KS, n_items)
+        check = np.random.default_rng(4).choice(n_examples, size=EXACT_CHECK, replace=False)
+        ref_ranks, ref_top = reference_ranking(ranker, queries, canonical[targets], check, 50)
+        if not (np.array_equal(ranks[0, check], ref_ranks) and np.array_equal(top[check], ref_top)):
+            sys.exit(f"rank ({fusion}) differs from the full-sort reference")
+        print(
+            f"  exact: ranks and top-50 lists of {EXACT_CHECK} examples equal a full-sort reference"
+        )
         wall = m_rank.seconds + m_met.seconds
         print(
             f"  => ranking + metrics ({fusion}): {wall:.2f} s wall, "
