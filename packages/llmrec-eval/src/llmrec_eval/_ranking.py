@@ -346,15 +346,12 @@ class Ranker:
         # or the metrics would depend on how much of the list is kept; the list's tail is filled below.
         # Each text's list, then its scores folded into `base`, the min over texts that orders the
         # items below every list (collapse, exclusion and weights commute with the min).
-        per_text, base = [], None
+        base = prepared(next(slot_mats), inplace)
+        per_text = [listed(base, self.depth)]
         for m in slot_mats:
             p = prepared(m, inplace)
             per_text.append(listed(p, self.depth))
-            if base is None:
-                base = p
-            else:
-                np.minimum(base, p, out=base)
-        assert base is not None, "n_mats > 1"
+            np.minimum(base, p, out=base)
         # [B, T, depth] each text's best items; a missing text's list is -1
         lists = np.stack(per_text, axis=1)
         if valid is not None:  # None: every example has every text
