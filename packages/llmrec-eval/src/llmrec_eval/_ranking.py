@@ -242,8 +242,9 @@ def _rrf(lists: np.ndarray, k0: int) -> tuple[np.ndarray, np.ndarray, np.ndarray
     total = np.bincount(run, weights=g.ravel(), minlength=b * t * d).reshape(b, t * d)
     score = np.take_along_axis(total, group, axis=1)  # each entry: its item's summed gain
     keep = start & (srt >= 0)
-    # rank kept items by (-score, item id)
-    key_order = np.lexsort((srt, -score, ~keep), axis=1)
+    # rank kept items by (-score, item id): srt is in item order, so a stable sort by score alone
+    # breaks ties by id; repeats and -1 go last (their positions are never read)
+    key_order = np.argsort(np.where(keep, -score, np.inf), axis=1, kind="stable")
     pos = np.empty_like(group)
     np.put_along_axis(pos, key_order, np.arange(t * d)[None, :].repeat(b, 0), axis=1)
     return srt, keep, pos
