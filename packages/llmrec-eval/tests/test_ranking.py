@@ -117,6 +117,8 @@ def test_listed_never_lists_infinite_scores_and_keeps_ties_by_id():
     assert top[3].tolist() == [-1] * 6  # a missing text: nothing listed
     finite = scores[2].copy()
     assert top[2].tolist() == np.argsort(finite + np.float32(0.0), kind="stable")[:6].tolist()
+    with pytest.raises(TypeError, match="float32"):  # its sort keys are float32 bit patterns
+        listed(scores.astype(np.float64), 6)
 
 
 def test_chunking_does_not_change_results():

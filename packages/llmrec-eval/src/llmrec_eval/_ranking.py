@@ -171,6 +171,8 @@ def listed(scores: np.ndarray, k: int) -> np.ndarray:
     g + G, g + 2 G, ...: their minima are an elementwise minimum of contiguous slices (SIMD).
     Ties need no special case: every score equal to the bound is a candidate.
     """
+    if scores.dtype != np.float32:  # the sort keys below are float32 bit patterns
+        raise TypeError(f"listed ranks float32 scores, got {scores.dtype}")
     scores = np.ascontiguousarray(scores)
     b, n = scores.shape
     k = min(k, n)
