@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from llmrec_eval._errors import check_writable, cli_errors
+from llmrec_eval.interests.baseline import GENERIC_ABOVE
 
 app = typer.Typer(help="Interest summaries from watched-video topic labels.", no_args_is_help=True)
 
@@ -46,6 +47,73 @@ def evaluate(
 
 @app.command()
 @cli_errors
+def baseline(
+    examples: Annotated[
+        Path,
+        typer.Option(help="Examples file (test.jsonl, unseen.jsonl, ... of interests prepare)."),
+    ],
+    out: Annotated[Path, typer.Option(help="predictions.jsonl to write (and .meta.json beside).")],
+    method: Annotated[
+        str, typer.Option(help="The no-model rule: recurrence (labels seen in the most videos).")
+    ] = "recurrence",
+    label_counts: Annotated[
+        Path | None,
+        typer.Option(
+            help="YouTube-8M vocabulary.csv: skip labels with at least --generic-above training "
+            "videos (Game, Vehicle, ...) unless a history has nothing else. Without it no label "
+            "is skipped."
+        ),
+    ] = None,
+    generic_above: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="With --label-counts: a label with at least this many training videos is generic "
+            "(250000, the target rule's threshold, chosen on valid).",
+        ),
+    ] = GENERIC_ABOVE,
+) -> None:
+    """Write a no-model profile per example from its own input labels (a predictions file that
+    `evaluate` and `report` read like any model's)."""
+    from llmrec_eval._errors import InputError
+    from llmrec_eval.interests.baseline import (
+        METHODS,
+        baseline_rows,
+        generic_labels,
+        jsonl,
+        read_label_counts,
+    )
+    from llmrec_eval.interests.io import read_examples, write_atomic
+
+    if method not in METHODS:
+        raise InputError(f"--method: expected one of {', '.join(METHODS)}, got {method!r}")
+    if out.suffix != ".jsonl":
+        raise InputError(f"--out {out}: expected a .jsonl file name (the meta file goes beside it)")
+    check_writable(out, folder=False)
+    rows = read_examples(examples)
+    generic: set[str] = set()
+    if label_counts is not None:
+        generic = generic_labels(read_label_counts(label_counts), generic_above)
+    predictions = baseline_rows(examples, rows, generic)
+    meta = {
+        "model": f"none: {method} of the input labels",
+        "adapter": None,
+        "decoding": None,
+        "max_new_tokens": None,
+        "method": method,
+        "label_counts": None if label_counts is None else str(label_counts),
+        "generic_above": None if label_counts is None else generic_above,
+        "n_examples": len(predictions),
+    }
+    write_atomic(out, jsonl(predictions))
+    write_atomic(
+        out.with_name(out.name.replace(".jsonl", ".meta.json")), json.dumps(meta, indent=2) + "\n"
+    )
+    typer.echo(f"{len(predictions)} profiles ({method}): {out}")
+
+
+@app.command()
+@cli_errors
 def report(
     examples: Annotated[
         list[str],
@@ -71,22 +139,32 @@ def report(
             "--examples (then --on is shown as free decoding)."
         ),
     ] = None,
+    baseline: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="predictions.jsonl of `interests baseline` (no model, recurring labels), one per "
+            "--examples: shown as a column beside the models."
+        ),
+    ] = None,
     metrics_out: Annotated[
         Path | None, typer.Option(help="Also write every run's metrics as JSON here.")
     ] = None,
     cases: Annotated[int, typer.Option(help="How many cases to show per scored set.")] = 8,
 ) -> None:
-    """Compare LoRA OFF and LoRA ON (free and constrained): metrics tables and side-by-side cases."""
+    """Compare LoRA OFF and LoRA ON (free and constrained), and the no-model baseline if given:
+    metrics tables and side-by-side cases."""
     from llmrec_eval._errors import InputError
-    from llmrec_eval.interests.report import ExampleSet, Run, write_report
+    from llmrec_eval.interests.report import NO_MODEL, ExampleSet, Run, write_report
 
     for written in (out, metrics_out):
         if written is not None:
             check_writable(written, folder=False)
-    constrained = constrained or []
+    constrained, baseline = constrained or [], baseline or []
     counts = {"--off": len(off), "--on": len(on)}
     if constrained:
         counts["--constrained"] = len(constrained)
+    if baseline:
+        counts["--baseline"] = len(baseline)
     for flag, count in counts.items():
         if count != len(examples):
             raise InputError(
@@ -103,6 +181,8 @@ def report(
             runs.append(Run("lora_on_constrained", "LoRA ON (constrained)", constrained[i]))
         else:
             runs.append(Run("lora_on", "LoRA ON", on[i]))
+        if baseline:
+            runs.append(Run("no_model", NO_MODEL, baseline[i]))
         sets.append(ExampleSet(name or path_.stem, path_, runs))
     if len({s.name for s in sets}) < len(sets):
         raise InputError("--examples: two sets with the same name; name them NAME=PATH")

@@ -26,6 +26,9 @@ from llmrec_eval.interests.io import (
 )
 from llmrec_eval.interests.metrics import CaseScore, InterestMetrics, aggregate, score_text
 
+NO_MODEL = "no model (recurring labels)"
+"""The column of `interests baseline`'s predictions."""
+
 
 @dataclass(frozen=True)
 class RunResult:
@@ -149,6 +152,14 @@ def _case_note(score: CaseScore, scored: bool = True) -> str:
 def _meta_line(run: RunResult) -> str:
     if not run.meta:
         return f"- {run.name}: no predictions.meta.json"
+    if run.meta.get("method") == "recurrence":
+        generic = run.meta.get("generic_above")
+        skipped = f", skipping labels with at least {generic} training videos" if generic else ""
+        return (
+            f"- {run.name}: no model. `llmrec-eval interests baseline`: primary = the input labels "
+            f"seen in the most videos (at most 3){skipped}; a reference point every model should "
+            "beat."
+        )
     keys = ("model", "adapter", "decoding", "max_new_tokens")
     line = f"- {run.name}: " + ", ".join(f"{k} `{run.meta.get(k)}`" for k in keys)
     if run.meta.get("constrained_interests"):
