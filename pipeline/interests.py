@@ -1,11 +1,13 @@
-"""The interest-summary pipeline (`invoke interests`): prepare -> train -> generate (LoRA off, on,
-and on with constrained decoding, for each examples set) -> report, as a stage list run by the same
+"""The interest-summary pipeline (`invoke interests`): prepare -> baseline (no model, for each
+examples set) -> train -> generate (LoRA off, on, and on with constrained decoding, for each
+examples set) -> report, as a stage list run by the same
 Run machinery as the recommendation pipeline. Its profiles are TOML files in configs/interests/,
 read by the same reader (`pipeline.profiles`); each stage's settings go to RUN/configs/STAGE.toml
 and are checked by the stage's CLI before the first stage runs, as in `invoke pipeline`."""
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,28 @@ def _generation_runs(adapter: Path) -> dict[str, list[str]]:
     }
 
 
+def _label_counts() -> Path:
+    """YouTube-8M vocabulary.csv, which `interests prepare` reads too (the baseline skips its
+    generic labels)."""
+    return Path(os.environ.get("LLMREC_DATA_HOME", "")) / "youtube8m" / "vocabulary.csv"
+
+
+def _baseline_stages(sets: dict[str, Path], out: Path) -> list[Stage]:
+    """`baseline-SET`: `llmrec-eval interests baseline` on each examples set."""
+    counts = _label_counts()
+    return [
+        (
+            f"baseline-{set_name}",
+            ["llmrec-eval", "interests", "baseline", "--examples", str(examples)]
+            + ["--out", str(out / f"{set_name}.jsonl"), "--label-counts", str(counts)],
+            [examples, counts],
+            [out / f"{set_name}.jsonl"],
+            None,
+        )
+        for set_name, examples in sets.items()
+    ]
+
+
 def interest_stages(
     folder: Path, config: Settings, configs: dict[Path, StageConfig] | None = None
 ) -> list[Stage]:
@@ -46,6 +70,7 @@ def interest_stages(
     gen = opts(config.get("generate", {}), "generate")
     weights = adapter / "adapter_model.safetensors"
     runs = _generation_runs(adapter)
+    baselines = preds / "no_model"  # the no-model profiles (`llmrec-eval interests baseline`)
     commands: list[tuple[str, list[Any], list[Path], list[Path], Path | None]] = [
         (
             "data",
@@ -76,13 +101,20 @@ def interest_stages(
             )
         report_flags += ["--examples", f"{INTEREST_SETS[set_name]}={examples}"]
         report_flags += [f"--{flag}={preds / flag / f'{set_name}.jsonl'}" for flag in runs]
+        report_flags += [f"--baseline={baselines / f'{set_name}.jsonl'}"]
     stages = with_config_files(commands, folder, config.origins, configs)
+    # The no-model reference point (llmrec-eval, no torch, seconds): it has no settings, so like the
+    # report it takes flags and no config file. After the data stage, so it is there early.
+    baseline_stages = _baseline_stages(sets, baselines)
+    stages[1:1] = baseline_stages
     stages.append(
         (
             "report",
             ["llmrec-eval", "interests", "report", *report_flags]
             + ["--out", str(folder / "report.md"), "--metrics-out", str(folder / "metrics.json")],
-            [*sets.values()] + [preds / r / f"{s}.jsonl" for s in sets for r in runs],
+            [*sets.values()]
+            + [preds / r / f"{s}.jsonl" for s in sets for r in runs]
+            + [baselines / f"{s}.jsonl" for s in sets],
             [folder / "report.md"],
             None,
         )

@@ -226,12 +226,14 @@ def test_every_interest_stage_gets_its_settings_from_a_checked_config_file(tmp_p
     configs: dict[Path, StageConfig] = {}
     stages = interest_stages(tmp_path, profile, configs)
     write_configs(configs)
-    check_stages([s for s in stages if s[0] != "report"], configs)  # SystemExit on any problem
+    without_config = [s for s in stages if s[0] == "report" or s[0].startswith("baseline-")]
+    check_stages([s for s in stages if s not in without_config], configs)  # SystemExit on a problem
     by_name = {s[0]: s for s in stages}
-    assert len(stages) == 12 and len(configs) == 11  # the report has only paths: no config
+    # The report and the three no-model baselines have only paths: no config.
+    assert len(stages) == 15 and len(configs) == 11 and len(without_config) == 4
     for stage, (_, argv, inputs, _, _) in by_name.items():
         path = tmp_path / "configs" / f"{stage}.toml"
-        if stage == "report":
+        if stage == "report" or stage.startswith("baseline-"):
             assert "--config" not in argv and not path.exists()
             continue
         assert argv[-2:] == ["--config", str(path)] and path in inputs
@@ -277,13 +279,16 @@ def test_a_typo_in_an_interests_profile_file_names_the_file_and_line(env, tmp_pa
     assert not (Path(env["LLMREC_RUNS_DIR"]) / "interests" / "mine" / "data").exists()
 
 
-def _data_stage(folder: Path, overrides: list[str], capsys) -> str:
-    """Run (or skip) the interests data stage of the tiny profile; what it printed."""
+def _data_stage(
+    folder: Path, overrides: list[str], capsys, only: tuple[str, ...] = ("data",)
+) -> str:
+    """Run (or skip) the interests data stage (or the stages `only`) of the tiny profile; what it
+    printed."""
     configs: dict[Path, StageConfig] = {}
     stages = interest_stages(folder, resolve_profile("tiny", overrides, INTERESTS), configs)
     run = Run(folder, force=False)
     try:
-        check_then_run(run, stages, configs, only=("data",))
+        check_then_run(run, stages, configs, only=only)
     finally:
         run._lock.close()
     return capsys.readouterr().out
@@ -299,6 +304,28 @@ def test_a_changed_interests_setting_reruns_its_stage_and_an_unchanged_one_skips
     assert "[run ] data" in _data_stage(folder, ["data.seed=1"], capsys)
     assert "seed = 1" in (folder / "configs" / "data.toml").read_text()
     assert "[skip] data" in _data_stage(folder, ["data.seed=1"], capsys)
+
+
+def test_the_no_model_baseline_runs_after_the_data_and_skips_when_unchanged(env, tmp_path, capsys):
+    """Each examples set gets a `baseline-SET` stage (no torch) between data and train, and the
+    report a `--baseline` per set; a finished baseline is skipped until its examples change."""
+    folder = tmp_path / "run"
+    stages = interest_stages(folder, resolve_profile("tiny", [], INTERESTS))
+    names = [s[0] for s in stages]
+    sets = ["test", "unseen", "showcase"]
+    assert names[:5] == ["data", *(f"baseline-{s}" for s in sets), "train"]
+    report = stages[-1][1]
+    baselines = [folder / "predictions" / "no_model" / f"{s}.jsonl" for s in sets]
+    assert [a for a in report if a.startswith("--baseline=")] == [
+        f"--baseline={p}" for p in baselines
+    ]
+    printed = _data_stage(folder, [], capsys, only=("data", "baseline"))
+    assert all(f"[run ] baseline-{s}" in printed for s in sets)
+    assert all(p.is_file() and p.with_suffix(".meta.json").is_file() for p in baselines)
+    printed = _data_stage(folder, ["generate.max_new_tokens=8"], capsys, only=("data", "baseline"))
+    assert all(f"[skip] baseline-{s}" in printed for s in sets)
+    printed = _data_stage(folder, ["data.n_test=5"], capsys, only=("data", "baseline"))
+    assert "[run ] baseline-test" in printed and "[skip] baseline-showcase" in printed
 
 
 def test_a_run_folder_made_before_config_files_keeps_its_finished_data_stage(env, tmp_path, capsys):

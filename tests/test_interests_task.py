@@ -45,12 +45,15 @@ def test_constrained_profiles_comply_on_both_test_sets(run_folder: Path) -> None
         assert constrained["faithfulness"] == 1.0 and constrained["invented_interests"] == 0
         assert constrained["repeat_rate"] == 0.0 and constrained["run_on_rate"] == 0.0
         assert constrained["mean_primary_named"] >= 1.0
-        assert set(runs) >= {"lora_off", "lora_on", "examples"}
+        assert set(runs) >= {"lora_off", "lora_on", "no_model", "examples"}
+        assert runs["no_model"]["format_compliance"] == 1.0, name  # the baseline's own rule
 
 
 def test_report_shows_every_set_and_the_showcase_verbatim(run_folder: Path) -> None:
     report = (run_folder / "report.md").read_text()
-    assert "| metric | LoRA OFF | LoRA ON (free) | LoRA ON (constrained) |" in report
+    assert (
+        "| metric | LoRA OFF | LoRA ON (free) | LoRA ON (constrained) | no model (recurring labels) |"
+    ) in report
     assert "## unseen prompts (wordings and layouts never seen in training): 4 held-out" in report
     assert "## showcase prompts: 4 prompts, shown, not scored" in report
     assert (
