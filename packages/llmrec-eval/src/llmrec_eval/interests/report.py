@@ -154,7 +154,7 @@ def _meta_line(run: RunResult) -> str:
         return f"- {run.name}: no predictions.meta.json"
     if run.meta.get("method") == "recurrence":
         generic = run.meta.get("generic_above")
-        skipped = f", skipping labels with at least {generic} training videos" if generic else ""
+        skipped = f", skipping labels with at least {generic:,} training videos" if generic else ""
         return (
             f"- {run.name}: no model. `llmrec-eval interests baseline`: primary = the input labels "
             f"seen in the most videos (at most 3){skipped}; a reference point every model should "
