@@ -37,12 +37,14 @@ from llmrec_eval.readers import (
     InputError,
     ItemEmbeddings,
     Predictions,
+    TextEmbeddings,
     read_any_predictions,
     read_bigrec_results,
     read_examples,
     read_item_embeddings,
     read_items,
     read_predictions,
+    read_text_embeddings,
 )
 from llmrec_eval.report import load_metrics, markdown_table, plot_metrics
 from llmrec_eval.result import RowResult, write_row
@@ -68,6 +70,7 @@ __all__ = [
     "RunReport",
     "Scores",
     "ScoresConfig",
+    "TextEmbeddings",
     "Weighting",
     "__version__",
     "baseline_content",
@@ -100,6 +103,7 @@ __all__ = [
     "read_items",
     "read_predictions",
     "read_scores",
+    "read_text_embeddings",
     "scores_row",
     "write_report",
     "write_row",

@@ -5,11 +5,14 @@ from __future__ import annotations
 import logging
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from llmrec_eval._errors import InputError
+
+if TYPE_CHECKING:
+    from llmrec_eval.readers import ItemEmbeddings, TextEmbeddings
 
 MINILM_ID = "sentence-transformers/all-MiniLM-L6-v2"
 
@@ -99,6 +102,42 @@ def check_model(recorded: str, requested: str | None) -> str:
             "Re-embed the items with that model, or drop the model option."
         )
     return recorded
+
+
+ENCODER_FIELDS = ("encoder", "model", "adapter_sha256", "layer", "pooling", "normalized", "dim")
+"""What makes two embedding files' vectors comparable (docs/contracts.md): equal in both or no
+grounding. An older file without a field reads as the sentence-transformers default."""
+
+
+def _encoder(meta: dict[str, Any]) -> dict[str, Any]:
+    return {"encoder": "sentence-transformers"} | {
+        k: meta[k] for k in ENCODER_FIELDS if meta.get(k) is not None
+    }
+
+
+def check_text_encoder(items: ItemEmbeddings, texts: TextEmbeddings | None) -> None:
+    """Generated texts must be embedded by the encoder that embedded the items: the text embeddings'
+    encoder fields equal the items' ones, and items embedded by an LLM need text embeddings (only
+    sentence-transformers texts can be embedded here)."""
+    if texts is None:
+        if items.encoder != "sentence-transformers":
+            raise EmbeddingModelError(
+                f"{items.path}: these item embeddings come from `llmrec-train embed` (encoder "
+                f"{items.encoder!r}, model {items.model!r}); llmrec-eval cannot embed generated "
+                "texts with an LLM. Embed them with the same model, adapter, layer and pooling: "
+                "`llmrec-train embed --predictions predictions.jsonl --out DIR ...`, then pass "
+                "--text-embeddings DIR/text_embeddings.npy"
+            )
+        return
+    mine, theirs = _encoder(items.meta), _encoder(texts.meta)
+    differ = [k for k in ENCODER_FIELDS if mine.get(k) != theirs.get(k)]
+    if differ:
+        what = "; ".join(f"{k}: {mine.get(k)!r} vs {theirs.get(k)!r}" for k in differ)
+        raise EmbeddingModelError(
+            f"the text embeddings {texts.path} and the item embeddings {items.path} come from "
+            f"different encoders ({what}): distances between them are meaningless. Embed both "
+            "with the same `llmrec-train embed` settings."
+        )
 
 
 def embed_texts(

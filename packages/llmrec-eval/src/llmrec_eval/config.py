@@ -195,6 +195,15 @@ class EvaluateConfig(ExportOptions, RankFusionOptions, ReweightOptions, MetricsO
         default=None,
         metadata=_help("Examples JSONL holding the histories of --valid-predictions."),
     )
+    text_embeddings: Path | None = field(
+        default=None,
+        metadata=_help(
+            "text_embeddings.npy (or its folder) from `llmrec-train embed --predictions`: the "
+            "generated texts' vectors, looked up instead of embedded; its encoder (model, adapter, "
+            "layer, pooling) must be the --embeddings' one. Required when --embeddings come from "
+            "`llmrec-train embed` (BIGRec's LLM hidden states).",
+        ),
+    )
     model: str | None = field(
         default=None,
         metadata=_help(

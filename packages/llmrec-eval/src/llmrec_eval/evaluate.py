@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from llmrec_eval._embed import MINILM_ID, embed_texts
+from llmrec_eval._embed import MINILM_ID, check_text_encoder, embed_texts
 from llmrec_eval._io import atomic_write, write_json
 from llmrec_eval._ranking import ItemSpace, QuerySet, Ranker, Weighting
 from llmrec_eval.config import (
@@ -34,11 +34,13 @@ from llmrec_eval.readers import (
     InputError,
     ItemEmbeddings,
     Predictions,
+    TextEmbeddings,
     read_any_predictions,
     read_example_ids,
     read_examples,
     read_item_embeddings,
     read_items,
+    read_text_embeddings,
     subset_examples,
 )
 from llmrec_eval.result import RowResult, row_result, write_row
@@ -100,6 +102,13 @@ def _embeddings_or_embed(
                 file=sys.stderr,
             )
     return ItemEmbeddings(vectors, name, True, meta, None), source
+
+
+def _text_embeddings(config: EvaluateConfig, embeddings: ItemEmbeddings) -> TextEmbeddings | None:
+    """--text-embeddings, read and checked against the item embeddings' encoder (before any work)."""
+    texts = None if config.text_embeddings is None else read_text_embeddings(config.text_embeddings)
+    check_text_encoder(embeddings, texts)
+    return texts
 
 
 def _save_npy(path: Path, array: np.ndarray) -> None:
@@ -181,6 +190,7 @@ def _queries(
     embeddings: ItemEmbeddings,
     config: EvaluateConfig,
     progress: bool,
+    text_embeddings: TextEmbeddings | None,
 ) -> Queries | None:
     if not keep.any():
         return None
@@ -192,6 +202,7 @@ def _queries(
         model=config.model if config.embeddings else None,
         device=config.device,
         progress=progress,
+        text_embeddings=text_embeddings,
     )
 
 
@@ -214,6 +225,11 @@ def _check_settings(config: EvaluateConfig) -> EvaluateConfig:
     config = apply_preset(config)
     parse_ks(config.ks)
     metric_function(config.select_metric)
+    if config.text_embeddings is not None and config.embeddings is None:
+        raise InputError(
+            "--text-embeddings needs --embeddings: the item embeddings of the same "
+            "`llmrec-train embed` settings"
+        )
     if config.reweight != "none" and config.gamma is None and config.valid_predictions is None:
         raise InputError(
             "re-weighting needs --valid-predictions to sweep gamma on (or a fixed --gamma)"
@@ -262,7 +278,10 @@ def evaluate(config: EvaluateConfig) -> dict[str, Any]:
     catalogue = read_items(config.items)
     checked = _check_predictions(config, catalogue)
     embeddings, embeddings_source = _embeddings_or_embed(config, catalogue)
-    return write_row(_grade(checked, catalogue, embeddings, embeddings_source, started))
+    texts = _text_embeddings(config, embeddings)
+    return write_row(
+        _grade(checked, catalogue, embeddings, embeddings_source, started, text_embeddings=texts)
+    )
 
 
 def _check_predictions(config: EvaluateConfig, catalogue: Catalogue) -> _Checked:
@@ -326,6 +345,8 @@ def _grade(
     embeddings: ItemEmbeddings,
     embeddings_source: str,
     started: float,
+    *,
+    text_embeddings: TextEmbeddings | None = None,
 ) -> RowResult:
     """Ground and rank one checked predictions file (and write its --write-scores files)."""
     config, preds, keep, exclude = checked.config, checked.preds, checked.keep, checked.exclude
@@ -340,7 +361,7 @@ def _grade(
     depth = max(config.fusion_depth, max(ks))
     gammas = [0.0]
     # The expensive part: embed the generated texts, rank.
-    q = _queries(preds, keep, catalogue, embeddings, config, progress=True)
+    q = _queries(preds, keep, catalogue, embeddings, config, True, text_embeddings)
     space = ItemSpace(embeddings.vectors, catalogue.canonical, config.distance)
     ranker = Ranker(
         space,
@@ -353,7 +374,7 @@ def _grade(
     if valid_inputs is not None:
         vpreds, valid_weighting, valid_exclude = valid_inputs
         vkeep = np.asarray([len(t) > 0 for t in vpreds.texts], dtype=bool)
-        vq = _queries(vpreds, vkeep, catalogue, embeddings, config, progress=False)
+        vq = _queries(vpreds, vkeep, catalogue, embeddings, config, False, text_embeddings)
     if reweight_info is not None:
 
         def rank_valid(grid: list[float]) -> np.ndarray:
@@ -448,6 +469,7 @@ def _grade(
             "items": str(config.items),
             "embeddings": str(config.embeddings) if config.embeddings else None,
             "item_embeddings": embeddings_source,
+            "text_embeddings": str(text_embeddings.path) if text_embeddings else None,
             "predictions_meta": preds.meta,
         },
         "validity_rate": n_valid / len(all_texts) if all_texts else 0.0,
@@ -461,6 +483,11 @@ def _grade(
             "fusion_depth": depth,
             "exclude_history": config.exclude_history,
             "embedding_model": embeddings.model,
+            "embedding_encoder": {
+                k: embeddings.meta.get(k) for k in ("encoder", "adapter", "layer", "pooling")
+            }
+            if embeddings.encoder != "sentence-transformers"
+            else None,
             "texts_used": q.n_texts if q else 0,
             "texts_exact": q.n_exact if q else 0,
             "strings_embedded": q.n_embedded if q else 0,
@@ -483,6 +510,7 @@ def _grade(
             config.predictions,
             config.items,
             config.embeddings,
+            text_embeddings.path if text_embeddings else None,
             config.valid_predictions,
             config.train,
             config.scores,

@@ -13,7 +13,13 @@ from llmrec_eval._errors import InputError
 from llmrec_eval._io import write_json, write_manifest, write_text
 from llmrec_eval.compare import find_leader
 from llmrec_eval.config import EvaluateConfig, config_dict
-from llmrec_eval.evaluate import _check_predictions, _check_settings, _embeddings_or_embed, _grade
+from llmrec_eval.evaluate import (
+    _check_predictions,
+    _check_settings,
+    _embeddings_or_embed,
+    _grade,
+    _text_embeddings,
+)
 from llmrec_eval.readers import read_items
 from llmrec_eval.report import markdown_table, plot_metrics, run_label
 from llmrec_eval.result import write_row
@@ -117,10 +123,15 @@ def evaluate_folder(config: EvaluateConfig) -> list[dict[str, Any]]:
                 raise
             raise InputError(f"{path}: {err}") from err
     embeddings, source = _embeddings_or_embed(config, catalogue)
+    texts = _text_embeddings(config, embeddings)
     results = []
     for i, item in enumerate(checked, 1):
         print(f"[{i}/{len(checked)}] {item.config.predictions}", file=sys.stderr)
-        results.append(write_row(_grade(item, catalogue, embeddings, source, time.time())))
+        results.append(
+            write_row(
+                _grade(item, catalogue, embeddings, source, time.time(), text_embeddings=texts)
+            )
+        )
     metrics_files = [out / name / "metrics.json" for name, _ in files]
     leader = None
     if config.bootstrap:
@@ -159,7 +170,7 @@ def evaluate_folder(config: EvaluateConfig) -> list[dict[str, Any]]:
         out,
         command="evaluate (folder)",
         config=config_dict(config),
-        inputs=[p for p in (config.items, config.embeddings) if p is not None]
+        inputs=[p for p in (config.items, config.embeddings, config.text_embeddings) if p]
         + [path for _, path in files],
         started=started,
     )

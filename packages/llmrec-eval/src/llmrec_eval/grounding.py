@@ -1,7 +1,8 @@
 """Grounding: generated texts -> query vectors -> full-catalogue rankings.
 
 Exact catalogue titles (see `TitleIndex`) are never embedded: they take their item's own vector and
-that item is pinned at distance 0. Every other distinct cleaned string is embedded once.
+that item is pinned at distance 0. Every other distinct cleaned string is embedded once, or looked up
+in text embeddings made by the encoder of the item embeddings (`llmrec-train embed`).
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from llmrec_eval._embed import check_model, embed_texts
+from llmrec_eval._embed import check_model, check_text_encoder, embed_texts
 from llmrec_eval._ranking import CHUNK_ELEMS, ItemSpace, QuerySet, Ranker, Weighting
 from llmrec_eval._titles import clean_title
-from llmrec_eval.readers import Catalogue, ItemEmbeddings
+from llmrec_eval.readers import Catalogue, ItemEmbeddings, TextEmbeddings
 
 
 @dataclass
@@ -39,12 +40,15 @@ def build_queries(
     model: str | None = None,
     device: str | None = None,
     progress: bool = False,
+    text_embeddings: TextEmbeddings | None = None,
 ) -> Queries:
     """Turn each example's generated texts (best first) into query vectors.
 
     `max_texts`: use only the first N texts per example (1 for BIGRec's rule). `model`: must equal
-    the model recorded with the item embeddings (None: use that one).
+    the model recorded with the item embeddings (None: use that one). `text_embeddings`: the texts'
+    vectors, looked up instead of embedded (required for LLM hidden-state item embeddings).
     """
+    check_text_encoder(embeddings, text_embeddings)
     if any(len(t) == 0 for t in texts):
         raise ValueError("every example needs at least one generated text")
     width = max(len(t) for t in texts) if max_texts is None else max_texts
@@ -78,8 +82,10 @@ def build_queries(
     exact_q = np.flatnonzero(forced_arr >= 0)
     vectors[exact_q] = embeddings.vectors[forced_arr[exact_q]]
     started = time.perf_counter()
-    if to_embed:
-        name = check_model(embeddings.model, model)
+    name = check_model(embeddings.model, model)
+    if to_embed and text_embeddings is not None:
+        vectors[np.asarray(embed_slot)] = text_embeddings.lookup(to_embed)
+    elif to_embed:
         vectors[np.asarray(embed_slot)] = embed_texts(
             to_embed,
             name,
@@ -88,8 +94,6 @@ def build_queries(
             device=device,
             progress=progress,
         )
-    elif model is not None:
-        check_model(embeddings.model, model)
     return Queries(
         QuerySet(vectors, slots, forced_arr),
         n_texts,
@@ -139,6 +143,7 @@ def ground(
     distance: str = "l2",
     fusion: str = "first",
     model: str | None = None,
+    text_embeddings: TextEmbeddings | None = None,
 ) -> np.ndarray:
     """The k catalogue items (canonical ids) each generated text, or list of texts, grounds to.
 
@@ -147,7 +152,12 @@ def ground(
     """
     nested = [[t] if isinstance(t, str) else list(t) for t in texts]
     q = build_queries(
-        nested, catalogue, embeddings, max_texts=1 if fusion == "first" else None, model=model
+        nested,
+        catalogue,
+        embeddings,
+        max_texts=1 if fusion == "first" else None,
+        model=model,
+        text_embeddings=text_embeddings,
     )
     space = ItemSpace(embeddings.vectors, catalogue.canonical, distance)
     ranker = Ranker(space, fusion=fusion, depth=max(50, k))

@@ -139,6 +139,10 @@ def _int_column(path: Path, df: pl.DataFrame, col: str) -> np.ndarray:
 # --------------------------------------------------------------------------- embeddings
 
 
+SENTENCE_TRANSFORMERS = "sentence-transformers"
+"""The `encoder` of embeddings whose metadata names none (`llmrec-data embed`'s)."""
+
+
 @dataclass
 class ItemEmbeddings:
     """`item_embeddings.npy` (float32 [n_items, dim]) and its metadata."""
@@ -149,29 +153,70 @@ class ItemEmbeddings:
     meta: dict[str, Any]
     path: Path | None = None
 
+    @property
+    def encoder(self) -> str:
+        """`sentence-transformers` (llmrec-data embed; llmrec-eval can embed texts the same way)
+        or `llm-hidden-state` (llmrec-train embed: texts need --text-embeddings)."""
+        return str(self.meta.get("encoder", SENTENCE_TRANSFORMERS))
 
-def read_item_embeddings(path: Path, catalogue: Catalogue | None = None) -> ItemEmbeddings:
-    """Read `item_embeddings.npy` (memory-mapped) and the `.json` metadata beside it."""
-    path = _require_file(Path(path), "item embeddings")
+
+@dataclass
+class TextEmbeddings:
+    """`text_embeddings.npy` (float32 [n_texts, dim]): one vector per distinct generated text, as
+    grounding embeds it (`clean_title`), listed in the metadata's `texts`."""
+
+    vectors: np.ndarray
+    row_of: dict[str, int]  # text -> row
+    meta: dict[str, Any]
+    path: Path
+
+    def lookup(self, texts: list[str]) -> np.ndarray:
+        """float32 [len(texts), dim]: the vectors of `texts`; a text not in the file is bad input."""
+        missing = [t for t in texts if t not in self.row_of]
+        if missing:
+            raise InputError(
+                f"{self.path}: no vector for the generated text {missing[0]!r} ({len(missing)} "
+                "text(s) missing): embed every predictions file you evaluate (and "
+                "--valid-predictions) with `llmrec-train embed --predictions FILE` (repeatable)"
+            )
+        return np.asarray(self.vectors[[self.row_of[t] for t in texts]], dtype=np.float32)
+
+
+def _read_vectors(
+    path: Path, what: str, count_field: str, required: tuple[tuple[str, type], ...]
+) -> tuple[np.ndarray, dict[str, Any], Path]:
+    """An embeddings `.npy` (memory-mapped) and the `.json` beside it, checked against each other."""
+    path = _require_file(Path(path), what)
     meta_path = path.with_suffix(".json")
-    _require_file(meta_path, "item embeddings metadata (the .json beside the .npy)")
+    _require_file(meta_path, f"{what} metadata (the .json beside the .npy)")
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise _fail(meta_path, f"not valid JSON ({exc})") from exc
-    for key, kind in (("model", str), ("dim", int), ("normalized", bool), ("n_items", int)):
+    if not isinstance(meta, dict):
+        raise _fail(meta_path, f"expected a JSON object, got {type(meta).__name__}")
+    for key, kind in (("model", str), ("dim", int), ("normalized", bool), *required):
         if not isinstance(meta.get(key), kind):
             raise _fail(meta_path, f"expected {kind.__name__}, got {meta.get(key)!r}", fld=key)
     vectors = np.load(path, mmap_mode="r")
     if vectors.ndim != 2 or vectors.dtype != np.float32:
         raise _fail(
-            path, f"expected a float32 [n_items, dim] array, got {vectors.dtype} {vectors.shape}"
+            path,
+            f"expected a float32 [{count_field}, dim] array, got {vectors.dtype} {vectors.shape}",
         )
-    if vectors.shape != (meta["n_items"], meta["dim"]):
+    if vectors.shape != (meta[count_field], meta["dim"]):
         raise _fail(
             meta_path,
-            f"n_items/dim {meta['n_items']}x{meta['dim']} do not match the array {vectors.shape}",
+            f"{count_field}/dim {meta[count_field]}x{meta['dim']} do not match the array {vectors.shape}",
         )
+    return vectors, meta, meta_path
+
+
+def read_item_embeddings(path: Path, catalogue: Catalogue | None = None) -> ItemEmbeddings:
+    """Read `item_embeddings.npy` (memory-mapped) and the `.json` metadata beside it."""
+    vectors, meta, meta_path = _read_vectors(
+        path, "item embeddings", "n_items", (("n_items", int),)
+    )
     if catalogue is not None:
         if vectors.shape[0] != catalogue.n_items:
             raise _fail(
@@ -187,8 +232,34 @@ def read_item_embeddings(path: Path, catalogue: Catalogue | None = None) -> Item
                 fld="items_sha256",
             )
     return ItemEmbeddings(
-        vectors=vectors, model=meta["model"], normalized=meta["normalized"], meta=meta, path=path
+        vectors=vectors,
+        model=meta["model"],
+        normalized=meta["normalized"],
+        meta=meta,
+        path=Path(path),
     )
+
+
+def read_text_embeddings(path: Path) -> TextEmbeddings:
+    """Read `text_embeddings.npy` (or the folder holding it) and its `.json` (docs/contracts.md)."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "text_embeddings.npy"
+    vectors, meta, meta_path = _read_vectors(
+        path, "text embeddings", "n_texts", (("n_texts", int), ("texts", list))
+    )
+    texts = meta["texts"]
+    row_of: dict[str, int] = {}
+    for row, text in enumerate(texts):
+        if not isinstance(text, str) or text in row_of:
+            got = "a repeat" if isinstance(text, str) else repr(text)
+            raise _fail(
+                meta_path, f"texts[{row}]: expected a distinct string, got {got}", fld="texts"
+            )
+        row_of[text] = row
+    if len(texts) != vectors.shape[0]:
+        raise _fail(meta_path, f"{len(texts)} texts for {vectors.shape[0]} rows", fld="texts")
+    return TextEmbeddings(vectors=vectors, row_of=row_of, meta=meta, path=path)
 
 
 # --------------------------------------------------------------------------- predictions
