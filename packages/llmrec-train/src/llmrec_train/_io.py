@@ -7,24 +7,36 @@ import json
 import os
 import platform
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write `text` to `path` through a temporary file in the same folder, then rename it into place."""
+def _atomic_write(path: Path, write: Callable[[IO[Any]], object], mode: str) -> None:
+    """`write(file)` into a temporary file in `path`'s folder, then rename it into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as f:
+            write(f)
         os.chmod(tmp, default_file_mode())  # mkstemp makes it private (0600)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write `text` to `path` through a temporary file in the same folder, then rename it into place."""
+    _atomic_write(path, lambda f: f.write(text), "w")
+
+
+def atomic_write_npy(path: Path, array: Any) -> None:
+    """`numpy.save` to `path`, atomically (a file object: np.save would append ".npy" to a path)."""
+    import numpy as np
+
+    _atomic_write(path, lambda f: np.save(f, array), "wb")
 
 
 def default_file_mode() -> int:

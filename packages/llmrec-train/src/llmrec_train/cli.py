@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from llmrec_cli import check_config_command, close_progress_bars, command_from_config
 
-from llmrec_train.config import GenerateConfig, ParamsConfig, RankConfig, TrainConfig
+from llmrec_train.config import EmbedConfig, GenerateConfig, ParamsConfig, RankConfig, TrainConfig
 from llmrec_train.errors import UsageError
 from llmrec_train.recommenders.config import RecommendConfig
 
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 app = typer.Typer(
     help="llmrec-train: LoRA SFT with TRL (QLoRA, multi-GPU via accelerate), generation with "
-    "constrained decoding, collaborative recommenders (SASRec, transitions) and the LLM as a ranker. Files follow docs/contracts.md.",
+    "constrained decoding, collaborative recommenders (SASRec, transitions), the LLM as a ranker and as an embedder (BIGRec grounding). Files follow docs/contracts.md.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
@@ -59,6 +59,8 @@ def quiet_third_party() -> None:
 def _interrupt_hint(kwargs: dict[str, Any]) -> str:
     """One line: what stopped, and how to continue."""
     close_progress_bars()  # else they redraw after our message, at exit
+    if "pooling" in kwargs:  # embed
+        return "embed stopped; no new embedding file was written (run the same command again)"
     if "candidates" in kwargs:  # rank
         return "rank stopped; no score file was written (run the same command again)"
     if "top_n" in kwargs and "model" in kwargs:  # recommend
@@ -96,6 +98,12 @@ def _rank(config: RankConfig) -> Path:
     return rank(config)
 
 
+def _embed(config: EmbedConfig) -> Path:
+    from llmrec_train.embed import embed
+
+    return embed(config)
+
+
 def _params(config: ParamsConfig) -> str:
     from llmrec_train.params import params
 
@@ -116,6 +124,7 @@ app.command("recommend", help=RecommendConfig.__doc__)(
     command_from_dataclass(RecommendConfig, _recommend)
 )
 app.command("rank", help=RankConfig.__doc__)(command_from_dataclass(RankConfig, _rank))
+app.command("embed", help=EmbedConfig.__doc__)(command_from_dataclass(EmbedConfig, _embed))
 app.command("params", help=ParamsConfig.__doc__)(command_from_dataclass(ParamsConfig, _params))
 app.command("check-config")(check_config_command(app, "llmrec-train"))
 

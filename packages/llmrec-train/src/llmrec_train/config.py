@@ -666,6 +666,98 @@ class RankConfig(AdapterModelOptions):
         return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self).items()}
 
 
+POOLINGS = ("last", "mean")
+
+
+@dataclass
+class EmbedConfig:
+    """Embed catalogue titles and/or generated texts with the LLM's own hidden states (BIGRec's
+    grounding: the last layer's state at the title's last token); writes item_embeddings.npy and/or
+    text_embeddings.npy, each with its .json metadata (docs/contracts.md), for `llmrec-eval evaluate
+    --embeddings ... --text-embeddings ...`."""
+
+    out: Path = field(
+        metadata=_help(
+            "Output folder: item_embeddings.npy + .json (with --items) and text_embeddings.npy + "
+            ".json (with --predictions)."
+        )
+    )
+    items: Path | None = field(
+        default=None,
+        metadata=_help("items.parquet: embed every title (row i of the output is item_id i)."),
+    )
+    predictions: list[Path] = field(
+        default_factory=list,
+        metadata={
+            "metavar": "PATH",
+            "help": (
+                "predictions.jsonl: embed each distinct generated text as grounding sees it "
+                "(docs/contracts.md, text embeddings). Repeat the flag to put several files' texts "
+                "in one file (e.g. test and --valid-predictions, or a folder's files)."
+            ),
+        },
+    )
+    model: str | None = field(
+        default=None,
+        metadata=_help(
+            _MODEL_HELP + "; default: the adapter's base model, else the offline default. BIGRec "
+            "embeds with the base model (no adapter)."
+        ),
+    )
+    adapter: Path | None = field(
+        default=None,
+        metadata=_help(
+            "PEFT adapter folder from `llmrec-train train` to apply; none: the base model."
+        ),
+    )
+    layer: int = field(
+        default=-1,
+        metadata=_help(
+            "Hidden state to take: an index into the model's hidden states (0: the token "
+            "embeddings, 1..L: after each layer; -1, BIGRec's: the last, after the final norm)."
+        ),
+    )
+    pooling: str = field(
+        default="last",
+        metadata=_help(
+            "last (BIGRec: the state at the text's last token) or mean (over the text's tokens)."
+        ),
+    )
+    batch_size: int = field(
+        default=64, metadata=_help("Texts per forward pass (sorted by length, left-padded).")
+    )
+    quantization: str = field(
+        default="none", metadata=_help("Base model weights: none, 8bit or 4bit (bitsandbytes).")
+    )
+    bf16: bool | None = field(
+        default=None,
+        metadata=_help(
+            "Compute in bf16; default: on where the device supports it (CUDA, AVX512 CPUs). The "
+            "vectors are written as float32 either way."
+        ),
+    )
+
+    def __post_init__(self) -> None:
+        self.out = Path(self.out)
+        self.items = Path(self.items) if self.items is not None else None
+        self.predictions = [Path(p) for p in self.predictions or []]
+        self.adapter = Path(self.adapter) if self.adapter is not None else None
+        _check_choice("pooling", self.pooling, POOLINGS)
+        _check_choice("quantization", self.quantization, QUANTIZATIONS)
+        if self.batch_size < 1:
+            raise UsageError(f"--batch-size must be >= 1, got {self.batch_size}")
+        if self.items is None and not self.predictions:
+            raise UsageError(
+                "nothing to embed: give --items items.parquet and/or --predictions predictions.jsonl"
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            k: [str(p) for p in v] if isinstance(v, list) else str(v) if isinstance(v, Path) else v
+            for k, v in asdict(self).items()
+        }
+
+
 @dataclass
 class ParamsConfig:
     """Print the trainable-parameter table (Model | Trainable | Total | %) of LoRA on each model, counted

@@ -15,7 +15,15 @@ from typing import Any
 
 from llmrec_train.errors import ContractError, UsageError
 
-__all__ = ["ContractError", "Example", "read_examples", "read_item_titles", "sample_examples"]
+__all__ = [
+    "ContractError",
+    "Example",
+    "grounded_text",
+    "read_examples",
+    "read_item_titles",
+    "read_prediction_texts",
+    "sample_examples",
+]
 
 REQUIRED_FIELDS = ("example_id", "instruction", "input", "output")
 
@@ -181,3 +189,45 @@ def read_item_titles(path: Path) -> dict[int, str]:
     if not out:
         raise ContractError("the item catalogue is empty; expected items", file=path)
     return out
+
+
+def grounded_text(text: str) -> str:
+    """A generated text as grounding embeds it (docs/contracts.md, text embeddings): surrounding
+    whitespace and double quotes stripped, BIGRec's `.strip('"')`. llmrec-eval keys its lookups in
+    text_embeddings.json with the same rule (a root test checks both agree)."""
+    return text.strip().strip('"').strip()
+
+
+def read_prediction_texts(path: Path) -> list[str]:
+    """The distinct grounded texts (`grounded_text`) of every row's `predictions`, in order of
+    first appearance; fails naming the file, 1-based line and field on bad input."""
+    path = Path(path)
+    if not path.is_file():
+        raise UsageError("predictions file not found", file=path)
+    texts: dict[str, None] = {}  # an ordered set
+    with path.open(encoding="utf-8") as f:
+        for line_no, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise ContractError(f"not valid JSON ({e.msg})", file=path, line=line_no) from e
+            if not isinstance(row, dict):
+                raise ContractError(
+                    f"expected a JSON object, got {type(row).__name__}", file=path, line=line_no
+                )
+            predictions = row.get("predictions")
+            if not isinstance(predictions, list) or not all(
+                isinstance(t, str) for t in predictions
+            ):
+                raise ContractError(
+                    f"expected a list of generated strings, got {predictions!r:.80}",
+                    file=path,
+                    line=line_no,
+                    field="predictions",
+                )
+            texts.update((grounded_text(t), None) for t in predictions)
+    if not texts:
+        raise ContractError("no predictions; expected one JSON object per line", file=path)
+    return list(texts)
