@@ -225,3 +225,23 @@ def test_no_stand_in_builder_is_left() -> None:
         if ".venv" not in path.parts and wrong in path.read_text(encoding="utf-8")
     ]
     assert offenders == []
+
+
+def test_train_and_eval_key_generated_texts_alike() -> None:
+    """`llmrec-train embed` writes each generated text under the key llmrec-eval looks it up by
+    (docs/contracts.md, text embeddings): both strip surrounding whitespace and double quotes."""
+    from llmrec_eval._titles import clean_title as eval_key
+    from llmrec_train.data import grounded_text as train_key
+
+    texts = [
+        '"Heat (1995)"',
+        '  "Heat (1995)" ',
+        '""Quoted" Title"',
+        "no quotes",
+        "",
+        '"',
+        ' " x " ',
+    ]
+    for line in (FIXTURES / "game" / "valid.jsonl").read_text(encoding="utf-8").splitlines():
+        texts.append(f'"{json.loads(line)["target_title"]}"')
+    assert [train_key(t) for t in texts] == [eval_key(t) for t in texts]
