@@ -18,7 +18,7 @@ def _atomic_write(path: Path, write: Callable[[IO[Any]], object], mode: str) -> 
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as f:
+        with os.fdopen(fd, mode, encoding=None if "b" in mode else "utf-8") as f:
             write(f)
         os.chmod(tmp, default_file_mode())  # mkstemp makes it private (0600)
         os.replace(tmp, path)

@@ -162,44 +162,42 @@ def embed(config: EmbedConfig) -> Path:
         "batch_size": config.batch_size,
         "versions": package_versions(),
     }
-    settings = {"layer": config.layer, "pooling": config.pooling, "batch_size": config.batch_size}
+
+    def embed_and_write(strings: list[str], path: Path, contract: dict[str, Any]) -> None:
+        t0 = time.perf_counter()
+        vectors = embed_texts(
+            gen,
+            strings,
+            layer=config.layer,
+            pooling=config.pooling,
+            batch_size=config.batch_size,
+            desc=path.stem,
+        )
+        seconds = time.perf_counter() - t0
+        speed = {"texts_per_s": round(len(strings) / seconds, 2), "wall_time_s": round(seconds, 2)}
+        _write(path, vectors, encoder | contract | informative | speed)
+        log.info("embedded %d strings in %.1f s into %s", len(strings), seconds, path)
+
     if titles is not None:
         assert config.items is not None
-        t0 = time.perf_counter()
-        vectors = embed_texts(gen, titles, desc="item titles", **settings)
-        seconds = time.perf_counter() - t0
-        _write(
+        embed_and_write(
+            titles,
             config.out / ITEMS_FILE,
-            vectors,
             {
-                **encoder,
                 "n_items": len(titles),
                 "text_field": "title",
                 "items_sha256": sha256_file(config.items),
-                **informative,
-                "items_per_s": round(len(titles) / seconds, 2) if seconds > 0 else None,
-                "wall_time_s": round(seconds, 2),
             },
         )
-        log.info("embedded %d titles in %.1f s into %s", len(titles), seconds, config.out)
     if texts:
-        strings = list(texts)
-        t0 = time.perf_counter()
-        vectors = embed_texts(gen, strings, desc="generated texts", **settings)
-        seconds = time.perf_counter() - t0
-        _write(
+        embed_and_write(
+            list(texts),
             config.out / TEXTS_FILE,
-            vectors,
             {
-                **encoder,
-                "n_texts": len(strings),
+                "n_texts": len(texts),
                 "text_rule": TEXT_RULE,
-                "texts": strings,
+                "texts": list(texts),
                 "predictions": {str(p): sha256_file(p) for p in config.predictions},
-                **informative,
-                "texts_per_s": round(len(strings) / seconds, 2) if seconds > 0 else None,
-                "wall_time_s": round(seconds, 2),
             },
         )
-        log.info("embedded %d texts in %.1f s into %s", len(strings), seconds, config.out)
     return config.out
