@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,65 @@ def read_examples(
         raise UsageError("examples file not found", file=path)
     examples: list[Example] = []
     seen: set[str] = set()
+    for line_no, row in _jsonl_objects(path):
+        fields = REQUIRED_FIELDS if require_output else REQUIRED_FIELDS[:3]
+        for field in fields:
+            if field not in row:
+                raise ContractError(
+                    "missing; expected a string", file=path, line=line_no, field=field
+                )
+            if not isinstance(row[field], str):
+                raise ContractError(
+                    f"expected a string, got {type(row[field]).__name__}",
+                    file=path,
+                    line=line_no,
+                    field=field,
+                )
+        if not isinstance(row.get("system", ""), str | None):
+            raise ContractError(
+                f"expected a string or null, got {type(row['system']).__name__}",
+                file=path,
+                line=line_no,
+                field="system",
+            )
+        if require_videos:
+            _check_videos(path, line_no, row)
+        history_titles = row.get("history_titles")
+        if history_titles is not None and (
+            not isinstance(history_titles, list)
+            or not all(isinstance(t, str) and t for t in history_titles)
+        ):
+            raise ContractError(
+                f"expected a list of non-empty strings, got {history_titles!r:.80}",
+                file=path,
+                line=line_no,
+                field="history_titles",
+            )
+        if row["example_id"] in seen:
+            raise ContractError(
+                f"{row['example_id']!r} appears twice; expected unique ids",
+                file=path,
+                line=line_no,
+                field="example_id",
+            )
+        seen.add(row["example_id"])
+        examples.append(
+            Example(
+                example_id=row["example_id"],
+                instruction=row["instruction"],
+                input=row["input"],
+                output=row.get("output", ""),
+                raw=row,
+                history_titles=tuple(history_titles) if history_titles is not None else None,
+                line=line_no,
+            )
+        )
+    return examples
+
+
+def _jsonl_objects(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(1-based line, object) of each non-blank line; a line that is not a JSON object is an error
+    naming the file and line."""
     with path.open(encoding="utf-8") as f:
         for line_no, line in enumerate(f, start=1):
             if not line.strip():
@@ -73,59 +133,7 @@ def read_examples(
                 raise ContractError(
                     f"expected a JSON object, got {type(row).__name__}", file=path, line=line_no
                 )
-            fields = REQUIRED_FIELDS if require_output else REQUIRED_FIELDS[:3]
-            for field in fields:
-                if field not in row:
-                    raise ContractError(
-                        "missing; expected a string", file=path, line=line_no, field=field
-                    )
-                if not isinstance(row[field], str):
-                    raise ContractError(
-                        f"expected a string, got {type(row[field]).__name__}",
-                        file=path,
-                        line=line_no,
-                        field=field,
-                    )
-            if not isinstance(row.get("system", ""), str | None):
-                raise ContractError(
-                    f"expected a string or null, got {type(row['system']).__name__}",
-                    file=path,
-                    line=line_no,
-                    field="system",
-                )
-            if require_videos:
-                _check_videos(path, line_no, row)
-            history_titles = row.get("history_titles")
-            if history_titles is not None and (
-                not isinstance(history_titles, list)
-                or not all(isinstance(t, str) and t for t in history_titles)
-            ):
-                raise ContractError(
-                    f"expected a list of non-empty strings, got {history_titles!r:.80}",
-                    file=path,
-                    line=line_no,
-                    field="history_titles",
-                )
-            if row["example_id"] in seen:
-                raise ContractError(
-                    f"{row['example_id']!r} appears twice; expected unique ids",
-                    file=path,
-                    line=line_no,
-                    field="example_id",
-                )
-            seen.add(row["example_id"])
-            examples.append(
-                Example(
-                    example_id=row["example_id"],
-                    instruction=row["instruction"],
-                    input=row["input"],
-                    output=row.get("output", ""),
-                    raw=row,
-                    history_titles=tuple(history_titles) if history_titles is not None else None,
-                    line=line_no,
-                )
-            )
-    return examples
+            yield line_no, row
 
 
 def _check_videos(path: Path, line_no: int, row: dict[str, Any]) -> None:
@@ -205,29 +213,16 @@ def read_prediction_texts(path: Path) -> list[str]:
     if not path.is_file():
         raise UsageError("predictions file not found", file=path)
     texts: dict[str, None] = {}  # an ordered set
-    with path.open(encoding="utf-8") as f:
-        for line_no, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise ContractError(f"not valid JSON ({e.msg})", file=path, line=line_no) from e
-            if not isinstance(row, dict):
-                raise ContractError(
-                    f"expected a JSON object, got {type(row).__name__}", file=path, line=line_no
-                )
-            predictions = row.get("predictions")
-            if not isinstance(predictions, list) or not all(
-                isinstance(t, str) for t in predictions
-            ):
-                raise ContractError(
-                    f"expected a list of generated strings, got {predictions!r:.80}",
-                    file=path,
-                    line=line_no,
-                    field="predictions",
-                )
-            texts.update((grounded_text(t), None) for t in predictions)
+    for line_no, row in _jsonl_objects(path):
+        predictions = row.get("predictions")
+        if not isinstance(predictions, list) or not all(isinstance(t, str) for t in predictions):
+            raise ContractError(
+                f"expected a list of generated strings, got {predictions!r:.80}",
+                file=path,
+                line=line_no,
+                field="predictions",
+            )
+        texts.update((grounded_text(t), None) for t in predictions)
     if not texts:
         raise ContractError("no predictions; expected one JSON object per line", file=path)
     return list(texts)
