@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from llmrec_eval._errors import InputError
+from llmrec_eval.readers import SENTENCE_TRANSFORMERS
 
 if TYPE_CHECKING:
     from llmrec_eval.readers import ItemEmbeddings, TextEmbeddings
@@ -110,7 +111,7 @@ grounding. An older file without a field reads as the sentence-transformers defa
 
 
 def _encoder(meta: dict[str, Any]) -> dict[str, Any]:
-    return {"encoder": "sentence-transformers"} | {
+    return {"encoder": SENTENCE_TRANSFORMERS} | {
         k: meta[k] for k in ENCODER_FIELDS if meta.get(k) is not None
     }
 
@@ -120,7 +121,7 @@ def check_text_encoder(items: ItemEmbeddings, texts: TextEmbeddings | None) -> N
     encoder fields equal the items' ones, and items embedded by an LLM need text embeddings (only
     sentence-transformers texts can be embedded here)."""
     if texts is None:
-        if items.encoder != "sentence-transformers":
+        if items.encoder != SENTENCE_TRANSFORMERS:
             raise EmbeddingModelError(
                 f"{items.path}: these item embeddings come from `llmrec-train embed` (encoder "
                 f"{items.encoder!r}, model {items.model!r}); llmrec-eval cannot embed generated "

@@ -29,6 +29,7 @@ from llmrec_eval.config import (
 from llmrec_eval.grounding import Queries, build_queries
 from llmrec_eval.metrics import metric_function, metrics_from_ranks
 from llmrec_eval.readers import (
+    SENTENCE_TRANSFORMERS,
     Catalogue,
     Examples,
     InputError,
@@ -486,7 +487,7 @@ def _grade(
             "embedding_encoder": {
                 k: embeddings.meta.get(k) for k in ("encoder", "adapter", "layer", "pooling")
             }
-            if embeddings.encoder != "sentence-transformers"
+            if embeddings.encoder != SENTENCE_TRANSFORMERS
             else None,
             "texts_used": q.n_texts if q else 0,
             "texts_exact": q.n_exact if q else 0,
