@@ -20,9 +20,11 @@ def _embed(*argv: str):
 
 
 def _one_line_error(res, *shown: str) -> None:
+    """Exit 2 and, last (after any progress bar of a model that loaded), one `error:` line."""
     assert res.exit_code == 2, res.output
     text = " ".join(res.output.split())
-    assert text.startswith("error: ")
+    text = text[text.rfind("error: ") :]
+    assert text.startswith("error: ") and text.count("error: ") == 1
     for part in shown:
         assert part in text, text
 
