@@ -235,6 +235,21 @@ def test_compare_pairs_reads_each_pair_from_its_interval(tmp_path):
     assert "- bad is significantly behind good on NDCG@10 (-0.5000" in text
 
 
+def test_compare_pairs_reads_a_free_label_as_the_difference(tmp_path):
+    good = _row(tmp_path / "good", IDS, [0] * 100 + [40] * 100)
+    bad = _row(tmp_path / "bad", IDS, [40] * 200)
+    res = runner.invoke(
+        app,
+        ["compare-pairs", "--pair", f"gain={good},{bad}", "--pair", f"loss={bad},{good}"]
+        + ["--pair", f"none={good},{good}", "--bootstrap", "200"],
+    )
+    assert res.exit_code == 0, res.output
+    # never a sentence with an empty row name ("gain and  cannot be told apart")
+    assert "- gain is significantly above zero on NDCG@10 (+0.5000" in res.output
+    assert "- loss is significantly below zero on NDCG@10 (-0.5000" in res.output
+    assert "- none cannot be told from zero on NDCG@10 (+0.0000" in res.output
+
+
 def test_compare_pairs_bad_pair(tmp_path):
     a = _row(tmp_path / "a", IDS, [0] * 200)
     res = runner.invoke(app, ["compare-pairs", "--pair", str(a)])

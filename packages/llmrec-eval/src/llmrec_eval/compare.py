@@ -278,15 +278,26 @@ def pairs_markdown(
 
 
 def difference_sentence(label: str, d: Difference, digits: int = 4) -> str:
-    """`label` (A minus B) read from its interval: ahead, behind, or not distinguishable."""
-    a, _, b = label.partition(" - ")
+    """`label` (A minus B) read from its interval: ahead, behind, or not distinguishable.
+
+    A label written `A - B` names both rows in the sentence; any other label is read as the name of
+    the difference itself (above, below, or not distinguishable from zero)."""
+    a, sep, b = label.partition(" - ")
     interval = f"{d.diff:+.{digits}f}, 95% interval {d.ci[0]:+.{digits}f} to {d.ci[1]:+.{digits}f}"
-    if d.ci[0] > 0:
-        verdict = f"{a} is significantly ahead of {b} on {_label(d.metric)}"
+    metric = _label(d.metric)
+    if not sep:
+        side = "above" if d.ci[0] > 0 else "below" if d.ci[1] < 0 else None
+        verdict = (
+            f"{label} is significantly {side} zero on {metric}"
+            if side
+            else f"{label} cannot be told from zero on {metric}"
+        )
+    elif d.ci[0] > 0:
+        verdict = f"{a} is significantly ahead of {b} on {metric}"
     elif d.ci[1] < 0:
-        verdict = f"{a} is significantly behind {b} on {_label(d.metric)}"
+        verdict = f"{a} is significantly behind {b} on {metric}"
     else:
-        verdict = f"{a} and {b} cannot be told apart on {_label(d.metric)}"
+        verdict = f"{a} and {b} cannot be told apart on {metric}"
     return f"{verdict} ({interval})."
 
 

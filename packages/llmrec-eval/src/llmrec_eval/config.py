@@ -582,7 +582,8 @@ class ComparePairsConfig:
     pair: list[str] = field(
         metadata=_help(
             "A pair of eval folders, A,B (row A minus row B); repeat for each pair. "
-            "Optionally LABEL=A,B to name it in the table."
+            "Optionally LABEL=A,B to name it in the table; a label written 'NAME A - NAME B' is "
+            "read as a sentence about the two rows, any other as the name of the difference."
         )
     )
     metric: str = field(
